@@ -1,0 +1,148 @@
+"""The static-cluster guide's walkthrough, automated on the real engine, provider and control plane.
+
+The tests in this module run in order on one stack in namespace `ray` (the guide's names): deploy,
+no-op, scale up and down, self-healing, drift, bad config, destroy.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from tests.e2e.support import Cluster, Stack, make_project, open_stack, wait_for
+
+NAMESPACE = "ray"
+HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
+WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
+FQDN = f"ray-head.{NAMESPACE}.svc.cluster.local"
+
+
+@pytest.fixture(scope="module")
+def stack(cluster: Cluster, backend: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The program's stack with the default config (3 workers), destroyed and removed afterwards."""
+    project = make_project(tmp_path_factory.mktemp("lifecycle") / "project")
+    s = open_stack(project, "lifecycle", cluster.env, backend)
+    s.set_config({"workers": "3"})
+    yield s
+    try:
+        s.destroy()
+    finally:
+        s.remove()
+
+
+def test_fresh_up_creates_the_guides_objects_and_ready_pods(stack: Stack, cluster: Cluster) -> None:
+    result = stack.up()
+    assert result.summary.result == "succeeded"
+    assert cluster.exists("namespace", NAMESPACE)
+    assert cluster.exists("service", "ray-head", NAMESPACE)
+    assert cluster.exists("deployment", "ray-head", NAMESPACE)
+    assert cluster.exists("deployment", "ray-worker", NAMESPACE)
+    # `pulumi up` returns only once the Deployments are available, so the pods are already Ready.
+    assert len(cluster.ready_pods(NAMESPACE, HEAD)) == 1
+    assert len(cluster.ready_pods(NAMESPACE, WORKERS)) == 3
+
+    outputs = stack.outputs()
+    assert outputs["namespace"] == NAMESPACE
+    assert outputs["head_service_name"] == "ray-head"
+    assert outputs["gcs_address"] == f"{FQDN}:6379"
+    assert outputs["client_address"] == f"ray://{FQDN}:10001"
+    assert outputs["dashboard_url"] == f"http://{FQDN}:8265"
+    assert int(outputs["workers"]) == 3
+    assert "port-forward" in outputs["port_forward"] and "svc/ray-head" in outputs["port_forward"]
+
+
+def test_generated_token_is_a_secret_and_never_plaintext_in_state(stack: Stack, cluster: Cluster) -> None:
+    token = stack.outputs()["auth_token"]
+    assert isinstance(token, str) and len(token) >= 32
+    assert stack.stack.outputs()["auth_token"].secret
+    assert token not in stack.export()
+    # The Secret in the cluster holds the same token the pods read through secretKeyRef.
+    secret = cluster.get("secret", "ray-auth", "-n", NAMESPACE)
+    assert secret["data"], "the auth Secret has no data"
+
+
+def test_second_up_changes_nothing(stack: Stack) -> None:
+    preview, steps = stack.preview()
+    changes = {op: n for op, n in preview.change_summary.items() if op != auto.OpType.SAME}
+    assert changes == {}, f"no-op preview proposed changes: {changes}"
+    assert all(step.op == auto.OpType.SAME for step in steps)
+    result = stack.up()
+    assert set(result.summary.resource_changes or {}) == {"same"}
+
+
+def test_scaling_is_one_in_place_update(stack: Stack, cluster: Cluster) -> None:
+    head_uid = cluster.pods(NAMESPACE, HEAD)[0]["metadata"]["uid"]
+    stack.set_config({"workers": "4"})
+    _, steps = stack.preview()
+    changed = [(s.op, s.type, s.urn.rsplit("::", 1)[-1]) for s in steps if s.op != auto.OpType.SAME]
+    assert changed == [(auto.OpType.UPDATE, "kubernetes:apps/v1:Deployment", "ray-worker")], changed
+    worker_step = next(s for s in steps if s.op == auto.OpType.UPDATE)
+    assert set(worker_step.diffs or []) <= {"spec"}, worker_step.diffs
+    assert set((worker_step.detailed_diff or {}).keys()) == {"spec.replicas"}, worker_step.detailed_diff
+
+    changes = stack.up().summary.resource_changes or {}
+    assert changes.get("update") == 1 and set(changes) <= {"update", "same"}, changes
+    cluster.wait_ready(NAMESPACE, WORKERS, 4)
+    # Scaling the workers never touches the head.
+    assert cluster.pods(NAMESPACE, HEAD)[0]["metadata"]["uid"] == head_uid
+
+    stack.set_config({"workers": "2"})
+    stack.up()
+    cluster.wait_ready(NAMESPACE, WORKERS, 2)
+
+
+def test_deleted_pods_come_back(stack: Stack, cluster: Cluster) -> None:
+    worker = cluster.pods(NAMESPACE, WORKERS)[0]["metadata"]["name"]
+    cluster.kubectl("delete", "pod", worker, "-n", NAMESPACE, "--wait=false")
+    pods = cluster.wait_ready(NAMESPACE, WORKERS, 2)
+    assert worker not in {p["metadata"]["name"] for p in pods}
+
+    head = cluster.pods(NAMESPACE, HEAD)[0]["metadata"]["name"]
+    cluster.kubectl("delete", "pod", head, "-n", NAMESPACE, "--wait=false")
+    heads = cluster.wait_ready(NAMESPACE, HEAD, 1)
+    assert heads[0]["metadata"]["name"] != head
+
+    cluster.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--wait=false")
+    cluster.wait_ready(NAMESPACE, HEAD, 1)
+    cluster.wait_ready(NAMESPACE, WORKERS, 2)
+
+
+def test_drift_from_kubectl_scale_is_restored(stack: Stack, cluster: Cluster) -> None:
+    cluster.kubectl("scale", "deployment", "ray-worker", "-n", NAMESPACE, "--replicas=5")
+    cluster.wait_ready(NAMESPACE, WORKERS, 5)
+    # Pulumi diffs against its state, so drift made outside it is seen with a refresh; the worker
+    # Deployment forces its field ownership back (pulumi.com/patchForce) instead of failing on the
+    # conflict with kubectl's field manager.
+    result = stack.up(refresh=True)
+    assert result.summary.result == "succeeded"
+    deployment = cluster.get("deployment", "ray-worker", "-n", NAMESPACE)
+    assert deployment["spec"]["replicas"] == 2
+    cluster.wait_ready(NAMESPACE, WORKERS, 2)
+
+
+def test_bad_config_fails_clearly_and_changes_nothing(stack: Stack, cluster: Cluster) -> None:
+    before = snapshot(cluster)
+    stack.set_config({"workers": "-1"})
+    with pytest.raises(auto.CommandError) as failure:
+        stack.up()
+    message = str(failure.value)
+    assert "workers" in message and "-1" in message, message
+    assert snapshot(cluster) == before
+    stack.set_config({"workers": "2"})
+
+
+def snapshot(cluster: Cluster) -> dict[str, object]:
+    """What a change to the cluster would alter: object versions/generations and the pods' identities."""
+    objects = cluster.get("deployments,services,secrets,networkpolicies", "-n", NAMESPACE)["items"]
+    return {
+        "objects": {(o["kind"], o["metadata"]["name"]): o["metadata"]["resourceVersion"] for o in objects},
+        "pods": sorted(p["metadata"]["uid"] for p in cluster.pods(NAMESPACE, "ray.io/cluster=ray")),
+    }
+
+
+def test_destroy_removes_everything(stack: Stack, cluster: Cluster) -> None:
+    stack.destroy()
+    for kind, name in (("deployment", "ray-head"), ("deployment", "ray-worker"), ("service", "ray-head")):
+        assert not cluster.exists(kind, name, NAMESPACE)
+    wait_for(lambda: not cluster.exists("namespace", NAMESPACE), 120, f"namespace {NAMESPACE} to be deleted")
