@@ -1,0 +1,841 @@
+#!/usr/bin/env bash
+# Builds the real Pulumi engine, its Python language host, the kubernetes provider, etcd, the Kubernetes
+# control plane, kubectl and KWOK from the Go module proxy (nothing on this machine ships them), into a
+# cache outside the clone keyed by the versions pinned in scripts/versions.env.
+#
+#   scripts/toolchain.sh build [--background] [piece...]   build what is missing (all pieces by default)
+#   scripts/toolchain.sh env                               print `export ...` lines (eval "$(... env)")
+#   scripts/toolchain.sh status                            list pieces and whether they are built
+#   scripts/toolchain.sh pieces                            list piece names
+#
+# Pieces: language-python kwok etcd kubernetes pulumi kubernetes-provider
+# Layout: ${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}/toolchain/<piece>-<version>/  (binaries + .built stamp)
+#         .../toolchain/.build/<piece>-<version>/  generated wrapper module (go.mod + local main packages)
+#         .../toolchain/logs/<piece>-<version>.log  full go output of the last build of that piece
+# See scripts/TOOLCHAIN.md for timings, memory, disk use and gotchas.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source=versions.env
+source "$SCRIPT_DIR/versions.env"
+
+CACHE_ROOT="${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}"
+TOOLCHAIN_DIR="$CACHE_ROOT/toolchain"
+BUILD_ROOT="$TOOLCHAIN_DIR/.build"
+LOG_DIR="$TOOLCHAIN_DIR/logs"
+
+ALL_PIECES=(language-python kwok etcd kubernetes pulumi kubernetes-provider)
+
+# Why these Go settings:
+# - GOFLAGS=-mod=mod: wrapper modules start with only the top-level requirement; go resolves the rest.
+# - CGO_ENABLED=0: static binaries, no C toolchain dependency (the upstream release builds do the same).
+# - -p 2: two cores; more parallel links only raise peak memory.
+# - -trimpath -s -w: smaller binaries and noticeably faster links.
+export GOFLAGS="-mod=mod -buildvcs=false"
+export CGO_ENABLED=0
+GO_BUILD_PARALLEL="${RAY_STATIC_GO_PARALLEL:-2}"
+GO_BUILD=(go build -p "$GO_BUILD_PARALLEL" -trimpath)
+
+START_TIME=$SECONDS
+declare -A PIECE_SECONDS=()
+declare -A PIECE_RESULT=()
+
+log() { echo "[toolchain] $*" >&2; }
+elapsed() { echo "$((SECONDS - START_TIME))s"; }
+
+# ---------------------------------------------------------------------------------------------------------
+# Piece metadata: version, binaries, and the directory they end up in.
+# ---------------------------------------------------------------------------------------------------------
+piece_version() {
+  case "$1" in
+    language-python | pulumi) echo "$PULUMI_VERSION" ;;
+    kubernetes-provider) echo "$PULUMI_K8S_PROVIDER_VERSION" ;;
+    etcd) echo "$ETCD_VERSION" ;;
+    kubernetes) echo "$KUBERNETES_VERSION" ;;
+    kwok) echo "$KWOK_VERSION" ;;
+    *) return 1 ;;
+  esac
+}
+
+piece_binaries() {
+  case "$1" in
+    language-python) echo "pulumi-language-python pulumi-language-python-exec" ;;
+    pulumi) echo "pulumi" ;;
+    kubernetes-provider) echo "pulumi-resource-kubernetes" ;;
+    etcd) echo "etcd" ;;
+    kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
+    kwok) echo "kwok kwokctl" ;;
+    *) return 1 ;;
+  esac
+}
+
+piece_dir() { echo "$TOOLCHAIN_DIR/$1-$(piece_version "$1")"; }
+
+piece_is_built() {
+  local dir bin
+  dir="$(piece_dir "$1")"
+  [[ -f "$dir/.built" ]] || return 1
+  for bin in $(piece_binaries "$1"); do
+    [[ -x "$dir/$bin" ]] || return 1
+  done
+}
+
+# Location of a module in the module cache (downloading it if needed): go mod download -json <mod>@<ver>.
+module_field() { # module@version field
+  go mod download -json "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); e=d.get("Error"); print(d[sys.argv[1]]) if not e else sys.exit("go mod download %s: %s" % (d["Path"], e))' "$2"
+}
+
+# Fresh wrapper module directory: one per piece, so minimal version selection never mixes the
+# dependency graphs of unrelated components (k8s and pulumi pin different versions of the same libs).
+new_wrapper() { # piece -> prints dir
+  local dir="$BUILD_ROOT/$1-$(piece_version "$1")"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  echo "$dir"
+}
+
+# Copies the non-local replace directives of an upstream go.mod into the wrapper's go.mod. Local ones
+# (=> ../sdk) point into the upstream repo and are handled per piece.
+copy_remote_replaces() { # upstream-go.mod wrapper-dir
+  local line
+  while IFS= read -r line; do
+    [[ -n "$line" ]] && (cd "$2" && go mod edit -replace "$line")
+  done < <(go mod edit -json "$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("Replace") or []:
+    new = r["New"]
+    if "Version" not in new:
+        continue  # local path replace: not usable outside the upstream repo
+    old = r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else "")
+    print(old + "=" + new["Path"] + "@" + new["Version"])
+')
+}
+
+# Runs one go command for a piece under /usr/bin/time (peak RSS), logging everything; on failure prints
+# the piece, the exact command, the log and the tail of the error, then exits non-zero.
+CURRENT_PIECE=""
+run_go() { # workdir cmd...
+  local workdir="$1"; shift
+  local logf="$LOG_DIR/$CURRENT_PIECE-$(piece_version "$CURRENT_PIECE").log"
+  local timef="$logf.time"
+  {
+    echo "+ (cd $workdir && GOFLAGS='$GOFLAGS' CGO_ENABLED=$CGO_ENABLED $*)"
+  } >>"$logf"
+  local timer=()
+  [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -v -o "$timef")
+  if ! (cd "$workdir" && "${timer[@]}" "$@") >>"$logf" 2>&1; then
+    log "FAILED: $CURRENT_PIECE $(piece_version "$CURRENT_PIECE") (elapsed $(elapsed))"
+    log "  command: (cd $workdir && GOFLAGS='$GOFLAGS' CGO_ENABLED=$CGO_ENABLED $*)"
+    log "  log:     $logf"
+    log "  last lines of the go output:"
+    grep -v '^\s*\(Command being timed\|User time\|System time\|Percent of CPU\|Elapsed\|Average\|Maximum resident\|Major\|Minor\|Voluntary\|Involuntary\|Swaps\|File system\|Socket\|Signals\|Page size\|Exit status\)' "$logf" | tail -n 25 | sed 's/^/    /' >&2
+    exit 1
+  fi
+  if [[ -f "$timef" ]]; then
+    local rss
+    rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$timef")
+    [[ -n "$rss" ]] && echo "peak RSS of [$*]: $((rss / 1024)) MiB" >>"$logf"
+    PEAK_RSS_KB=$(( rss > PEAK_RSS_KB ? rss : PEAK_RSS_KB ))
+  fi
+}
+
+# Moves freshly built binaries into place atomically-ish: a half-built piece never looks built.
+install_piece() { # piece staging-dir
+  local dir
+  dir="$(piece_dir "$1")"
+  rm -rf "$dir"
+  mv "$2" "$dir"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/.built"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Pieces
+# ---------------------------------------------------------------------------------------------------------
+
+# Pulumi CLI. pkg/go.mod replaces sdk/v3 with ../sdk, so `go install pkg@v` refuses: build from a wrapper
+# that requires pkg and sdk at the same tag and repeats pkg's remote replaces (a clipboard fork).
+build_pulumi() {
+  local v="v$PULUMI_VERSION" w out gomod
+  w="$(new_wrapper pulumi)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/pulumi >/dev/null 2>&1)
+  gomod="$(module_field "github.com/pulumi/pulumi/pkg/v3@$v" GoMod)"
+  (cd "$w" && go mod edit -require "github.com/pulumi/pulumi/pkg/v3@$v" -require "github.com/pulumi/pulumi/sdk/v3@$v")
+  copy_remote_replaces "$gomod" "$w"
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+    -o "$out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  install_piece pulumi "$out"
+}
+
+# Python language host. Upstream's host is its own, never-tagged module
+# (github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3), reachable only as a pseudo-version of
+# a commit; this proxy does not serve it (403 "This module version is not available" for @v/list, @master
+# and commit queries; the v3.274.1 .info carries no Origin hash). So we build a small host of our own from
+# the pieces sdk/v3 does ship: python/toolchain (venv, pip/uv/poetry handling) and pulumirpc. It implements
+# what `pulumi preview/up/destroy`, `pulumi install` and component plugins need (see the Go source below),
+# and runs the sdk/v3 zip's own pulumi-language-python-exec, which must sit beside the binary.
+build_language_python() {
+  local v="v$PULUMI_VERSION" w out sdkdir
+  w="$(new_wrapper language-python)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/pulumi-language-python >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "github.com/pulumi/pulumi/sdk/v3@$v")
+  write_language_python_main "$w/main.go"
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+    -o "$out/pulumi-language-python" .
+  sdkdir="$(module_field "github.com/pulumi/pulumi/sdk/v3@$v" Dir)"
+  install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
+  install_piece language-python "$out"
+}
+
+# pulumi-resource-kubernetes. Its main.go embeds schema-embed.json and terraform-mapping-embed.json, which
+# upstream generates (gitignored) with `VERSION=x go run generate.go` from the committed schema.json. We copy
+# that main package into the wrapper, run the same generator there, and build it: the generated files live
+# only in the cache. sdk/v4 is replaced by ../sdk upstream; the matching published tag stands in for it.
+build_kubernetes_provider() {
+  local v="$PULUMI_K8S_PROVIDER_VERSION" mod="github.com/pulumi/pulumi-kubernetes/provider/v4"
+  local w out src gomod
+  w="$(new_wrapper kubernetes-provider)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/pulumi-resource-kubernetes >/dev/null 2>&1)
+  src="$(module_field "$mod@$PULUMI_K8S_PROVIDER_PSEUDO_VERSION" Dir)/cmd/pulumi-resource-kubernetes"
+  gomod="$(module_field "$mod@$PULUMI_K8S_PROVIDER_PSEUDO_VERSION" GoMod)"
+  (cd "$w" && go mod edit -require "$mod@$PULUMI_K8S_PROVIDER_PSEUDO_VERSION" \
+    -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v")
+  copy_remote_replaces "$gomod" "$w"
+  mkdir -p "$w/cmd/pulumi-resource-kubernetes"
+  install -m 0644 "$src/main.go" "$src/generate.go" "$src/schema.json" "$src/terraform-mapping.json" \
+    "$w/cmd/pulumi-resource-kubernetes/"
+  run_go "$w/cmd/pulumi-resource-kubernetes" env VERSION="$v" go run -p "$GO_BUILD_PARALLEL" ./generate.go
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X $mod/pkg/version.Version=$v" \
+    -o "$out/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+  install_piece kubernetes-provider "$out"
+}
+
+# etcd: the main package is the module root go.etcd.io/etcd/server/v3; its go.mod replaces the sibling
+# modules (api, client/pkg, client/v3, pkg) with local paths, so the wrapper pins each to the same tag.
+build_etcd() {
+  local v="v$ETCD_VERSION" w out
+  w="$(new_wrapper etcd)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/etcd >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "go.etcd.io/etcd/server/v3@$v" \
+    -require "go.etcd.io/etcd/api/v3@$v" -require "go.etcd.io/etcd/client/pkg/v3@$v" \
+    -require "go.etcd.io/etcd/client/v3@$v" -require "go.etcd.io/etcd/pkg/v3@$v")
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-$v" \
+    -o "$out/etcd" go.etcd.io/etcd/server/v3
+  install_piece etcd "$out"
+}
+
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl from k8s.io/kubernetes. Its go.mod points
+# every staging module (k8s.io/api, client-go, ...) at ./staging/src/...; the wrapper replaces each with the
+# published k8s.io/<name> v0.<minor>.<patch>, read from that go.mod rather than hard-coded. Versions are
+# stamped because unstamped binaries say v0.0.0-master, which kwokctl reads as "newest" and passes flags
+# this release does not have.
+build_kubernetes() {
+  local v="v$KUBERNETES_VERSION" w out gomod staging_v commit ldflags
+  staging_v="v0.${KUBERNETES_VERSION#*.}"
+  w="$(new_wrapper kubernetes)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/kubernetes >/dev/null 2>&1)
+  gomod="$(module_field "k8s.io/kubernetes@$v" GoMod)"
+  (cd "$w" && go mod edit -require "k8s.io/kubernetes@$v")
+  local edits=()
+  while IFS= read -r line; do edits+=("$line"); done < <(go mod edit -json "$gomod" | python3 -c '
+import json, sys
+staging_v = sys.argv[1]
+for r in json.load(sys.stdin).get("Replace") or []:
+    old, new = r["Old"]["Path"], r["New"]
+    if new["Path"].startswith("./staging/"):
+        print("-replace=%s=%s@%s" % (old, old, staging_v))
+    elif "Version" in new:
+        print("-replace=%s=%s@%s" % (old, new["Path"], new["Version"]))
+' "$staging_v")
+  (cd "$w" && go mod edit "${edits[@]}")
+  log "kubernetes: replaced ${#edits[@]} staging/remote modules with published versions ($staging_v)"
+  commit="$(python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("Origin") or {}).get("Hash",""))' \
+    "$(module_field "k8s.io/kubernetes@$v" Info)")"
+  local minor="${KUBERNETES_VERSION#*.}"; minor="${minor%%.*}"
+  ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=${KUBERNETES_VERSION%%.*} -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+    [[ -n "$commit" ]] && ldflags+=" -X $pkg.gitCommit=$commit"
+  done
+  run_go "$w" "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$out/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  install_piece kubernetes "$out"
+}
+
+# KWOK: kwok (fake kubelet: nodes and pods) and kwokctl (cluster lifecycle). No replace directives, but a
+# wrapper keeps the build in the same shape. KubeVersion is stamped to our Kubernetes version so kwokctl's
+# defaults match the binaries we hand it.
+build_kwok() {
+  local v="v$KWOK_VERSION" w out
+  w="$(new_wrapper kwok)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/kwok >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "sigs.k8s.io/kwok@$v")
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBERNETES_VERSION" \
+    -o "$out/" sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+  install_piece kwok "$out"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Source of our Python language host (see build_language_python for why it exists).
+# ---------------------------------------------------------------------------------------------------------
+write_language_python_main() {
+  cat >"$1" <<'GO'
+// pulumi-language-python for ray-static: a small Python language host built on sdk/v3's python/toolchain,
+// used because the upstream host module is not served by the module proxy here. It speaks the same gRPC
+// protocol and runs the same pulumi-language-python-exec script as upstream.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	pbempty "google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
+	"google.golang.org/grpc"
+)
+
+// Exit code the exec script uses after it has already shown the user an actionable message.
+const userActionableExitCode = 32
+
+func main() {
+	flag.String("root", "", "project root (ignored; the engine sends it per request)")
+	flag.String("tracing", "", "tracing endpoint (ignored)")
+	flag.Bool("logtostderr", false, "log to stderr")
+	flag.Int("v", 0, "log verbosity")
+	flag.Parse()
+	logging.InitLogging(false, 0, false)
+	args := flag.Args()
+	if len(args) == 0 {
+		cmdutil.Exit(errors.New("missing required engine RPC address argument"))
+	}
+	engineAddress := args[0]
+
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engineAddress: engineAddress})
+			return nil
+		},
+		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
+	})
+	if err != nil {
+		cmdutil.Exit(fmt.Errorf("could not start language host RPC server: %w", err))
+	}
+	// The engine reads the port from our first line of stdout.
+	fmt.Printf("%d\n", handle.Port)
+	if err := <-handle.Done; err != nil {
+		cmdutil.Exit(fmt.Errorf("language host RPC stopped serving: %w", err))
+	}
+}
+
+type host struct {
+	pulumirpc.UnimplementedLanguageRuntimeServer
+	engineAddress string
+}
+
+// options are the `runtime.options` of Pulumi.yaml / PulumiPlugin.yaml that this host understands.
+func pythonOptions(info *pulumirpc.ProgramInfo) (toolchain.PythonOptions, error) {
+	opts := toolchain.PythonOptions{Toolchain: toolchain.Auto}
+	if info == nil {
+		return opts, errors.New("the engine sent no program info (Pulumi CLI too old for this host)")
+	}
+	opts.Root = info.RootDirectory
+	opts.ProgramDir = info.ProgramDirectory
+	raw := map[string]any{}
+	if info.Options != nil {
+		raw = info.Options.AsMap()
+	}
+	if v, ok := raw["virtualenv"].(string); ok {
+		opts.Virtualenv = v
+	}
+	switch tc, _ := raw["toolchain"].(string); tc {
+	case "", "auto":
+	case "pip":
+		opts.Toolchain = toolchain.Pip
+	case "uv":
+		opts.Toolchain = toolchain.Uv
+	case "poetry":
+		opts.Toolchain = toolchain.Poetry
+	default:
+		return opts, fmt.Errorf("unsupported python toolchain %q (use pip, uv or poetry)", tc)
+	}
+	if tc, _ := raw["typechecker"].(string); tc != "" {
+		return opts, fmt.Errorf("runtime option typechecker=%q is not supported by this language host", tc)
+	}
+	return opts, nil
+}
+
+func resolve(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, toolchain.PythonOptions, error) {
+	opts, err := pythonOptions(info)
+	if err != nil {
+		return nil, opts, err
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
+	return tc, opts, err
+}
+
+func (h *host) Handshake(ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
+) (*pulumirpc.LanguageHandshakeResponse, error) {
+	return &pulumirpc.LanguageHandshakeResponse{}, nil
+}
+
+func (h *host) GetPluginInfo(ctx context.Context, _ *pbempty.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: version.Version}, nil
+}
+
+// pluginJSON mirrors the pulumi-plugin.json that provider SDK packages (pulumi_kubernetes, ...) ship.
+type pluginJSON struct {
+	Resource          bool   `json:"resource"`
+	Name              string `json:"name"`
+	Version           string `json:"version"`
+	Server            string `json:"server"`
+	Parameterization  *struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Value   []byte `json:"value"`
+	} `json:"parameterization"`
+}
+
+// Lists the pulumi-plugin.json files of the packages installed in the program's environment, so the
+// engine knows up front which provider plugins (and versions) the program needs.
+const listPluginsScript = `
+import json, importlib.metadata as md
+out = []
+for dist in md.distributions():
+    for f in dist.files or []:
+        if f.name == "pulumi-plugin.json":
+            try:
+                out.append(json.loads(f.read_text()))
+            except Exception:
+                pass
+print(json.dumps(out))
+`
+
+func (h *host) requiredPackages(ctx context.Context, info *pulumirpc.ProgramInfo) ([]*pulumirpc.PackageDependency, error) {
+	tc, _, err := resolve(info)
+	if err != nil {
+		return nil, err
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		// Same as upstream: a missing venv is not fatal here, the Run will report it.
+		logging.V(5).Infof("GetRequiredPackages: %v", err)
+		return nil, nil
+	}
+	cmd, err := tc.Command(ctx, "-c", listPluginsScript)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Dir = info.ProgramDirectory
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	outb, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing pulumi plugins in the python environment: %w: %s", err, stderr.String())
+	}
+	var plugins []pluginJSON
+	if err := json.Unmarshal(outb, &plugins); err != nil {
+		return nil, fmt.Errorf("parsing plugin list: %w", err)
+	}
+	var deps []*pulumirpc.PackageDependency
+	seen := map[string]bool{}
+	for _, p := range plugins {
+		if !p.Resource || p.Name == "" {
+			continue
+		}
+		v := p.Version
+		if v != "" && !strings.HasPrefix(v, "v") {
+			v = "v" + v
+		}
+		key := p.Name + "@" + v
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		dep := &pulumirpc.PackageDependency{Kind: "resource", Name: p.Name, Version: v, Server: p.Server}
+		if p.Parameterization != nil {
+			dep.Parameterization = &pulumirpc.PackageParameterization{
+				Name: p.Parameterization.Name, Version: p.Parameterization.Version, Value: p.Parameterization.Value,
+			}
+		}
+		deps = append(deps, dep)
+	}
+	return deps, nil
+}
+
+func (h *host) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequiredPackagesRequest,
+) (*pulumirpc.GetRequiredPackagesResponse, error) {
+	deps, err := h.requiredPackages(ctx, req.GetInfo())
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.GetRequiredPackagesResponse{Packages: deps}, nil
+}
+
+func (h *host) GetRequiredPlugins(ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
+) (*pulumirpc.GetRequiredPluginsResponse, error) {
+	deps, err := h.requiredPackages(ctx, req.GetInfo())
+	if err != nil {
+		return nil, err
+	}
+	var plugins []*pulumirpc.PluginDependency
+	for _, d := range deps {
+		if d.Parameterization != nil {
+			continue
+		}
+		plugins = append(plugins, &pulumirpc.PluginDependency{Name: d.Name, Kind: d.Kind, Version: d.Version, Server: d.Server})
+	}
+	return &pulumirpc.GetRequiredPluginsResponse{Plugins: plugins}, nil
+}
+
+// execScript is the upstream runner shipped in the sdk/v3 module, installed beside this binary.
+func execScript() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(self), "pulumi-language-python-exec")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("pulumi-language-python-exec must sit beside %s: %w", self, err)
+	}
+	return p, nil
+}
+
+func configEnv(req *pulumirpc.RunRequest) ([]string, error) {
+	var env []string
+	if len(req.Config) > 0 {
+		b, err := json.Marshal(req.Config)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, "PULUMI_CONFIG="+string(b))
+	}
+	if len(req.ConfigSecretKeys) > 0 {
+		b, err := json.Marshal(req.ConfigSecretKeys)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, "PULUMI_CONFIG_SECRET_KEYS="+string(b))
+	}
+	return env, nil
+}
+
+func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	tc, _, err := resolve(req.GetInfo())
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	script, err := execScript()
+	if err != nil {
+		return nil, err
+	}
+	info := req.GetInfo()
+	program := info.GetEntryPoint()
+	if program == "" {
+		program = "."
+	}
+	if !filepath.IsAbs(program) {
+		program = filepath.Join(info.GetProgramDirectory(), program)
+	}
+	args := []string{
+		"-u", script,
+		"--monitor", req.MonitorAddress,
+		"--engine", h.engineAddress,
+		"--project", req.Project,
+		"--stack", req.Stack,
+		"--pwd", req.Pwd,
+		"--dry_run", strconv.FormatBool(req.DryRun),
+		"--parallel", strconv.Itoa(int(req.Parallel)),
+		"--root_directory", info.GetRootDirectory(),
+	}
+	if req.Organization != "" {
+		args = append(args, "--organization", req.Organization)
+	}
+	args = append(args, program)
+	args = append(args, req.Args...)
+
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	env, err := configEnv(req)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(cmd.Env, "PYTHONUNBUFFERED=1")
+	cmd.Dir = req.Pwd
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			if exitErr.ExitCode() == userActionableExitCode {
+				return &pulumirpc.RunResponse{Bail: true}, nil
+			}
+			return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode())}, nil
+		}
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	return &pulumirpc.RunResponse{}, nil
+}
+
+// streamWriter forwards output to the engine over an InstallDependencies stream.
+type streamWriter struct {
+	send   func([]byte) error
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	b := append([]byte(nil), p...)
+	if err := w.send(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
+	server pulumirpc.LanguageRuntime_InstallDependenciesServer,
+) error {
+	ctx := server.Context()
+	tc, _, err := resolve(req.GetInfo())
+	if err != nil {
+		return err
+	}
+	stdout := streamWriter{send: func(b []byte) error {
+		return server.Send(&pulumirpc.InstallDependenciesResponse{Stdout: b})
+	}}
+	stderr := streamWriter{send: func(b []byte) error {
+		return server.Send(&pulumirpc.InstallDependenciesResponse{Stderr: b})
+	}}
+	dir := req.GetInfo().GetProgramDirectory()
+	if err := tc.EnsureVenv(ctx, dir, req.UseLanguageVersionTools, true, stdout, stderr); err != nil {
+		return err
+	}
+	if err := tc.InstallDependencies(ctx, dir, req.UseLanguageVersionTools, true, stdout, stderr); err != nil {
+		return err
+	}
+	return tc.InstallPackage(ctx, dir, req.UseLanguageVersionTools, true, stdout, stderr)
+}
+
+func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+	tc, _, err := resolve(req.GetInfo())
+	if err != nil {
+		return nil, err
+	}
+	about, err := tc.About(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.AboutResponse{
+		Executable: about.PythonExecutable,
+		Version:    about.PythonVersion.String(),
+		Metadata:   map[string]string{"toolchain": fmt.Sprintf("%T", tc), "host": "ray-static"},
+	}, nil
+}
+
+func (h *host) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
+) (*pulumirpc.GetProgramDependenciesResponse, error) {
+	tc, _, err := resolve(req.GetInfo())
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := tc.ListPackages(ctx, req.TransitiveDependencies)
+	if err != nil {
+		return nil, err
+	}
+	var deps []*pulumirpc.DependencyInfo
+	for _, p := range pkgs {
+		deps = append(deps, &pulumirpc.DependencyInfo{Name: p.Name, Version: p.Version})
+	}
+	return &pulumirpc.GetProgramDependenciesResponse{Dependencies: deps}, nil
+}
+
+// RunPlugin runs a Python program as a plugin (e.g. a component provider declared by PulumiPlugin.yaml
+// with runtime python): `python <program dir>` in its virtualenv, streaming its output to the engine,
+// which reads the plugin's port from stdout.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	ctx := server.Context()
+	tc, _, err := resolve(req.GetInfo())
+	if err != nil {
+		return err
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return err
+	}
+	args := append([]string{"-u", req.GetInfo().GetProgramDirectory()}, req.Args...)
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return err
+	}
+	cmd.Dir = req.Pwd
+	cmd.Env = append(cmd.Env, req.Env...)
+	cmd.Env = append(cmd.Env, "PYTHONUNBUFFERED=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	pump := func(r io.Reader, wrap func([]byte) *pulumirpc.RunPluginResponse, done chan<- struct{}) {
+		defer close(done)
+		br := bufio.NewReader(r)
+		buf := make([]byte, 32*1024)
+		for {
+			n, err := br.Read(buf)
+			if n > 0 {
+				_ = server.Send(wrap(append([]byte(nil), buf[:n]...)))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	outDone, errDone := make(chan struct{}), make(chan struct{})
+	go pump(stdout, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	}, outDone)
+	go pump(stderr, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	}, errDone)
+	<-outDone
+	<-errDone
+	code := 0
+	if err := cmd.Wait(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return err
+		}
+		code = exitErr.ExitCode()
+	}
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(code)}})
+}
+
+// RuntimeOptionsPrompts: no interactive prompts (used by `pulumi new`).
+func (h *host) RuntimeOptionsPrompts(ctx context.Context, req *pulumirpc.RuntimeOptionsRequest,
+) (*pulumirpc.RuntimeOptionsResponse, error) {
+	return &pulumirpc.RuntimeOptionsResponse{}, nil
+}
+
+var (
+	_ = structpb.NewStruct
+	_ = plugin.DependencyInfo{}
+)
+GO
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------------------
+build_one() {
+  local piece="$1" t0
+  if piece_is_built "$piece"; then
+    PIECE_RESULT[$piece]="cached"
+    PIECE_SECONDS[$piece]=0
+    return 0
+  fi
+  mkdir -p "$LOG_DIR" "$BUILD_ROOT"
+  CURRENT_PIECE="$piece"
+  PEAK_RSS_KB=0
+  : >"$LOG_DIR/$piece-$(piece_version "$piece").log"
+  t0=$SECONDS
+  log "$piece v$(piece_version "$piece"): building (elapsed $(elapsed)); log: $LOG_DIR/$piece-$(piece_version "$piece").log"
+  "build_${piece//-/_}"
+  PIECE_SECONDS[$piece]=$((SECONDS - t0))
+  PIECE_RESULT[$piece]="built, peak RSS $((PEAK_RSS_KB / 1024)) MiB"
+  log "$piece v$(piece_version "$piece"): built in ${PIECE_SECONDS[$piece]}s, peak RSS $((PEAK_RSS_KB / 1024)) MiB (elapsed $(elapsed))"
+}
+
+cmd_build() {
+  local background=0 pieces=() p
+  for p in "$@"; do
+    case "$p" in
+      --background) background=1 ;;
+      *) piece_version "$p" >/dev/null || { log "unknown piece '$p' (pieces: ${ALL_PIECES[*]})"; exit 2; }
+         pieces+=("$p") ;;
+    esac
+  done
+  [[ ${#pieces[@]} -gt 0 ]] || pieces=("${ALL_PIECES[@]}")
+  if [[ $background -eq 1 ]]; then
+    mkdir -p "$LOG_DIR"
+    local blog="$LOG_DIR/build-$(date +%Y%m%d-%H%M%S).log"
+    nohup "$0" build "${pieces[@]}" >"$blog" 2>&1 </dev/null &
+    log "building in the background (pid $!): tail -f $blog"
+    echo "$blog" >"$LOG_DIR/latest-build-log"
+    return 0
+  fi
+  command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
+  log "cache: $TOOLCHAIN_DIR ($(go version))"
+  for p in "${pieces[@]}"; do build_one "$p"; done
+  log "summary (total $(elapsed)):"
+  for p in "${pieces[@]}"; do
+    printf '[toolchain]   %-20s v%-10s %5ss  %s\n' "$p" "$(piece_version "$p")" "${PIECE_SECONDS[$p]}" "${PIECE_RESULT[$p]}" >&2
+  done
+}
+
+cmd_env() {
+  local path_prefix="" p
+  for p in "${ALL_PIECES[@]}"; do
+    if piece_is_built "$p"; then
+      path_prefix+="$(piece_dir "$p"):"
+    else
+      echo "# $p v$(piece_version "$p") is not built: scripts/toolchain.sh build $p" >&2
+    fi
+  done
+  echo "export PATH=\"${path_prefix}\$PATH\""
+  # Offline engine: never look for CLI updates or download plugins; use the binaries on PATH.
+  echo "export PULUMI_SKIP_UPDATE_CHECK=true"
+  echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
+  # Ambient plugins (on PATH) are exactly what we want the engine to use.
+  echo "unset PULUMI_IGNORE_AMBIENT_PLUGINS"
+}
+
+cmd_status() {
+  local p dir
+  echo "toolchain cache: $TOOLCHAIN_DIR"
+  for p in "${ALL_PIECES[@]}"; do
+    dir="$(piece_dir "$p")"
+    if piece_is_built "$p"; then
+      printf '  %-20s v%-10s built %s  %s\n' "$p" "$(piece_version "$p")" "$(cat "$dir/.built")" "$dir"
+    else
+      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s)\n' "$p" "$(piece_version "$p")" "$p"
+    fi
+  done
+}
+
+case "${1:-}" in
+  build) shift; cmd_build "$@" ;;
+  env) cmd_env ;;
+  status) cmd_status ;;
+  pieces) echo "${ALL_PIECES[*]}" ;;
+  *) echo "usage: $0 build [--background] [piece...] | env | status | pieces" >&2; exit 2 ;;
+esac
