@@ -1,0 +1,87 @@
+"""The `ray start` command lines, and the shell loop that waits for the head's GCS."""
+
+import shlex
+
+from ray_static import constants as c
+from ray_static.settings import Resources, Settings
+
+
+def pinned_port_args() -> list[str]:
+    """Ports Ray would otherwise pick at random, pinned so the NetworkPolicy can list them."""
+    return [
+        f"--node-manager-port={c.NODE_MANAGER_PORT}",
+        f"--object-manager-port={c.OBJECT_MANAGER_PORT}",
+        f"--dashboard-agent-grpc-port={c.DASHBOARD_AGENT_GRPC_PORT}",
+        f"--dashboard-agent-listen-port={c.DASHBOARD_AGENT_LISTEN_PORT}",
+        f"--runtime-env-agent-port={c.RUNTIME_ENV_AGENT_PORT}",
+        f"--min-worker-port={c.MIN_WORKER_PORT}",
+        f"--max-worker-port={c.MAX_WORKER_PORT}",
+    ]
+
+
+def resource_args(resources: Resources, ray_cpus: int) -> list[str]:
+    """Ray's view of the pod: CPUs, memory and GPUs from the limits, never what the node has.
+
+    --num-gpus is always given (0 too), so Ray does not count the host's GPUs (ray#20265).
+    """
+    return [
+        f"--num-cpus={ray_cpus}",
+        f"--memory={resources.memory_bytes}",
+        f"--num-gpus={resources.gpus}",
+    ]
+
+
+def head_start_args(settings: Settings) -> list[str]:
+    """`ray start --head ...` for the head container."""
+    return [
+        "ray",
+        "start",
+        "--head",
+        f"--port={c.GCS_PORT}",
+        "--dashboard-host=0.0.0.0",
+        f"--dashboard-port={c.DASHBOARD_PORT}",
+        f"--ray-client-server-port={c.CLIENT_PORT}",
+        f"--metrics-export-port={c.METRICS_PORT}",
+        *resource_args(settings.head, settings.head_ray_cpus),
+        *pinned_port_args(),
+        "--block",
+    ]
+
+
+def worker_start_args(settings: Settings, resources: Resources) -> list[str]:
+    """`ray start --address=<head fqdn>:6379 ...` for a worker container."""
+    return [
+        "ray",
+        "start",
+        f"--address={settings.gcs_address}",
+        f"--metrics-export-port={c.METRICS_PORT}",
+        *resource_args(resources, resources.ray_cpus),
+        *pinned_port_args(),
+        "--block",
+    ]
+
+
+def wait_for_gcs_script(gcs_address: str) -> str:
+    """A bash loop that returns once the head's GCS answers `ray health-check` (token from the env)."""
+    address = shlex.quote(gcs_address)
+    return (
+        f"until ray health-check --address={address} >/dev/null 2>&1; do "
+        f'echo "waiting for the Ray head (GCS at {gcs_address})"; '
+        f"sleep {c.GCS_WAIT_INTERVAL_SECONDS}; "
+        "done"
+    )
+
+
+def wait_for_gcs_command(settings: Settings) -> list[str]:
+    """The init container's command: wait for the GCS, then exit."""
+    return ["/bin/bash", "-c", wait_for_gcs_script(settings.gcs_address)]
+
+
+def worker_command(settings: Settings, resources: Resources) -> list[str]:
+    """Wait for the GCS, then exec `ray start`.
+
+    Init containers do not re-run when only the worker container restarts (e.g. after the head came back
+    as a new cluster), so the worker container waits again itself instead of crash-looping.
+    """
+    start = shlex.join(worker_start_args(settings, resources))
+    return ["/bin/bash", "-c", f"{wait_for_gcs_script(settings.gcs_address)}; exec {start}"]

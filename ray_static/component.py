@@ -1,0 +1,88 @@
+"""RayCluster: a static Ray cluster on Kubernetes, wired from the pure builders."""
+
+import pulumi
+import pulumi_kubernetes.apps.v1 as apps
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.networking.v1 as networking
+
+from ray_static import constants as c
+from ray_static.args import RayClusterArgs
+from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
+from ray_static.security import auth_secret_args, network_policy_args, service_account_args
+from ray_static.settings import resolve
+from ray_static.token import GeneratedToken
+
+
+class RayCluster(pulumi.ComponentResource):
+    """A static (non-autoscaling) Ray cluster: a head Service and Deployment plus worker Deployments."""
+
+    namespace: pulumi.Output[str]
+    """Namespace the cluster runs in."""
+    head_service_name: pulumi.Output[str]
+    """Name of the head Service (`<name>-head`)."""
+    gcs_address: pulumi.Output[str]
+    """Address workers and drivers use to join: `<svc>.<ns>.svc.cluster.local:6379`."""
+    client_address: pulumi.Output[str]
+    """Ray Client address: `ray://<svc>.<ns>.svc.cluster.local:10001`."""
+    dashboard_url: pulumi.Output[str]
+    """Dashboard and Jobs API: `http://<svc>.<ns>.svc.cluster.local:8265`."""
+    auth_token: pulumi.Output[str | None]
+    """The Ray auth token (a secret); unset when auth is off."""
+
+    def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
+        settings = resolve(name, args)
+        super().__init__(c.COMPONENT_TYPE, name, None, opts)
+
+        child = pulumi.ResourceOptions(parent=self)
+        scoped = child
+        if settings.create_namespace:
+            namespace = core.Namespace(name, namespace_args(settings), opts=child)
+            # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
+            scoped = pulumi.ResourceOptions(parent=self, depends_on=[namespace], deleted_with=namespace)
+            namespace_name = namespace.metadata.apply(lambda m: m.name or settings.namespace)
+        else:
+            namespace_name = pulumi.Output.from_input(settings.namespace)
+
+        pod_dependencies: list[pulumi.Resource] = []
+        token: pulumi.Output[str] | None = None
+        if settings.auth:
+            if settings.auth_token is None:
+                token = GeneratedToken(f"{name}-auth-token", opts=child).token
+            else:
+                token = pulumi.Output.secret(settings.auth_token)
+            pod_dependencies.append(
+                core.Secret(f"{name}-auth", auth_secret_args(settings, token), opts=scoped)
+            )
+        if settings.create_service_account:
+            pod_dependencies.append(core.ServiceAccount(name, service_account_args(settings), opts=scoped))
+        if settings.network_policy:
+            networking.NetworkPolicy(name, network_policy_args(settings), opts=scoped)
+
+        # Pods need their Secret and ServiceAccount. Head and workers start in parallel: workers wait for
+        # the GCS themselves, so they never depend on the head Deployment.
+        pods = pulumi.ResourceOptions.merge(scoped, pulumi.ResourceOptions(depends_on=pod_dependencies))
+        service = core.Service(f"{name}-head", head_service_args(settings), opts=scoped)
+        apps.Deployment(f"{name}-head", head_deployment_args(settings), opts=pods)
+        for group in settings.groups:
+            apps.Deployment(group.deployment_name, worker_deployment_args(settings, group), opts=pods)
+
+        service_name = service.metadata.apply(lambda m: m.name or settings.head_name)
+        fqdn = pulumi.Output.concat(service_name, ".", namespace_name, ".svc.cluster.local")
+        self.namespace = namespace_name
+        self.head_service_name = service_name
+        self.gcs_address = pulumi.Output.concat(fqdn, f":{c.GCS_PORT}")
+        self.client_address = pulumi.Output.concat("ray://", fqdn, f":{c.CLIENT_PORT}")
+        self.dashboard_url = pulumi.Output.concat("http://", fqdn, f":{c.DASHBOARD_PORT}")
+        self.auth_token = token if token is not None else pulumi.Output.from_input(None)
+        # Registering outputs marks the component complete (and records them in the state).
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "head_service_name": self.head_service_name,
+                "gcs_address": self.gcs_address,
+                "client_address": self.client_address,
+                "dashboard_url": self.dashboard_url,
+                "auth_token": self.auth_token,
+            }
+        )

@@ -1,0 +1,76 @@
+"""Every number and name that more than one module needs, defined once.
+
+Ports are pinned (Ray would otherwise pick several of them at random) so that the containers, probes,
+Service and NetworkPolicy can all list the same exact values.
+"""
+
+RAY_VERSION = "2.60.0"
+"""The Ray release the default image runs (and the version of ray[default] the tests use)."""
+
+DEFAULT_IMAGE = f"rayproject/ray:{RAY_VERSION}"
+DEFAULT_NAME = "ray"
+DEFAULT_NAMESPACE = "ray"
+COMPONENT_TYPE = "ray-static:index:RayCluster"
+
+# Ray ports: the head's public ones (Service) ...
+GCS_PORT = 6379
+CLIENT_PORT = 10001
+DASHBOARD_PORT = 8265
+METRICS_PORT = 8080
+# ... and the per-node ones Ray would otherwise choose at random.
+OBJECT_MANAGER_PORT = 8076
+NODE_MANAGER_PORT = 8077
+DASHBOARD_AGENT_GRPC_PORT = 8078
+RUNTIME_ENV_AGENT_PORT = 8079
+DASHBOARD_AGENT_LISTEN_PORT = 52365
+MIN_WORKER_PORT = 10002
+MAX_WORKER_PORT = 10999
+"""Ray worker processes (one per task/actor process) take ports from this range: ~1000 per pod."""
+
+# Kubernetes label keys.
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_VERSION = "app.kubernetes.io/version"
+LABEL_CLUSTER = "ray.io/cluster"
+LABEL_NODE_TYPE = "ray.io/node-type"
+LABEL_GROUP = "ray.io/group"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+HEAD = "head"
+WORKER = "worker"
+HEAD_GROUP = "headgroup"
+DEFAULT_WORKER_GROUP = "default"
+
+HEAD_TEMPLATE_HASH_ANNOTATION = "ray-static/head-template-hash"
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+
+# Pod security: the Ray image's user `ray` (uid 1000, gid 100).
+RAY_UID = 1000
+RAY_GID = 100
+
+AUTH_SECRET_KEY = "token"
+"""Key of the token inside the `<name>-auth` Secret."""
+
+GCS_WAIT_INTERVAL_SECONDS = 5
+
+# Limits that catch typos rather than constrain real clusters.
+MAX_WORKERS_PER_GROUP = 1000
+MAX_GPUS_PER_POD = 64
+MIN_MEMORY_BYTES = 512 * 1024**2
+MAX_NAME_LENGTH = 40
+"""Instance names stay short so `<name>-worker-<group>` fits in a 63-character label."""
+MAX_GROUP_NAME_LENGTH = 15
+
+# Init container that waits for the GCS: small, since it only runs `ray health-check`.
+WAIT_CONTAINER_CPU = "200m"
+WAIT_CONTAINER_MEMORY = "512Mi"
+
+# Ray >= 2.53 serves one health endpoint on the dashboard agent; older Ray needs the raylet/GCS ones.
+HEALTHZ_MIN_VERSION = (2, 53, 0)
+TOKEN_AUTH_MIN_VERSION = (2, 52, 0)
+
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")

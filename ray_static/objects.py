@@ -1,0 +1,79 @@
+"""The Namespace, the head Service and the Deployments, as typed Args."""
+
+import pulumi_kubernetes.apps.v1 as apps
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.meta.v1 as meta
+
+from ray_static import constants as c
+from ray_static.labels import labels, selector_labels
+from ray_static.pods import head_pod_template, template_hash, worker_pod_template
+from ray_static.security import pod_security_labels
+from ray_static.settings import Settings, WorkerGroup
+
+
+def namespace_args(settings: Settings) -> core.NamespaceInitArgs:
+    return core.NamespaceInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.namespace, labels={**labels(settings), **pod_security_labels()}
+        )
+    )
+
+
+def _service_port(name: str, port: int) -> core.ServicePortArgs:
+    return core.ServicePortArgs(name=name, port=port, target_port=port, protocol="TCP")
+
+
+def head_service_args(settings: Settings) -> core.ServiceInitArgs:
+    """The head's Service: GCS, Ray Client, dashboard and metrics. ClusterIP unless asked otherwise."""
+    return core.ServiceInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.head_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+        ),
+        spec=core.ServiceSpecArgs(
+            type=settings.service_type,
+            selector=selector_labels(settings, c.HEAD, c.HEAD_GROUP),
+            ports=[
+                _service_port("gcs", c.GCS_PORT),
+                _service_port("client", c.CLIENT_PORT),
+                _service_port("dashboard", c.DASHBOARD_PORT),
+                _service_port("metrics", c.METRICS_PORT),
+            ],
+        ),
+    )
+
+
+def head_deployment_args(settings: Settings) -> apps.DeploymentInitArgs:
+    """One head, replaced with Recreate so two heads (two Ray clusters) never run side by side."""
+    return apps.DeploymentInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.head_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+        ),
+        spec=apps.DeploymentSpecArgs(
+            replicas=1,
+            strategy=apps.DeploymentStrategyArgs(type="Recreate"),
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
+            template=head_pod_template(settings),
+        ),
+    )
+
+
+def worker_deployment_args(settings: Settings, group: WorkerGroup) -> apps.DeploymentInitArgs:
+    """A worker group. patchForce: a `kubectl scale` done by hand is overwritten on the next `pulumi up`."""
+    head_hash = template_hash(head_pod_template(settings))
+    return apps.DeploymentInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=group.deployment_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.WORKER, group.group),
+            annotations={c.PATCH_FORCE_ANNOTATION: "true"},
+        ),
+        spec=apps.DeploymentSpecArgs(
+            replicas=group.replicas,
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
+            template=worker_pod_template(settings, group, head_hash),
+        ),
+    )

@@ -1,0 +1,239 @@
+"""Containers and pod templates for the head and the workers."""
+
+import hashlib
+import json
+from typing import Any
+
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.meta.v1 as meta
+
+from ray_static import constants as c
+from ray_static.commands import head_start_args, wait_for_gcs_command, worker_command
+from ray_static.labels import labels
+from ray_static.probes import liveness_probe, readiness_probe
+from ray_static.settings import Resources, Settings, WorkerGroup
+from ray_static.wire import to_wire
+
+SHM_VOLUME = "dshm"
+HEAD_CONTAINER = "ray-head"
+WORKER_CONTAINER = "ray-worker"
+WAIT_CONTAINER = "wait-gcs-ready"
+
+
+def container_security_context() -> core.SecurityContextArgs:
+    """The `restricted` Pod Security Standard, as the Ray image's own user."""
+    return core.SecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=c.RAY_UID,
+        run_as_group=c.RAY_GID,
+        allow_privilege_escalation=False,
+        capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def pod_security_context() -> core.PodSecurityContextArgs:
+    return core.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=c.RAY_UID,
+        run_as_group=c.RAY_GID,
+        fs_group=c.RAY_GID,
+        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def resource_requirements(resources: Resources) -> core.ResourceRequirementsArgs:
+    limits = {"cpu": resources.cpu, "memory": resources.memory}
+    requests = {"cpu": resources.cpu_request, "memory": resources.memory_request}
+    if resources.gpus:
+        limits["nvidia.com/gpu"] = str(resources.gpus)
+        requests["nvidia.com/gpu"] = str(resources.gpus)
+    return core.ResourceRequirementsArgs(limits=limits, requests=requests)
+
+
+def shm_volume(resources: Resources) -> core.VolumeArgs:
+    """/dev/shm in memory, as large as the memory limit (the default 64 MB starves Ray's object store)."""
+    return core.VolumeArgs(
+        name=SHM_VOLUME,
+        empty_dir=core.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=resources.memory),
+    )
+
+
+def shm_mount() -> core.VolumeMountArgs:
+    return core.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm")
+
+
+def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
+    """Environment for every Ray container, init containers included.
+
+    RAY_AUTH_MODE is set either way, since newer Ray images change its default.
+    """
+    env = [
+        core.EnvVarArgs(name="RAY_CLUSTER_NAME", value=settings.name),
+        core.EnvVarArgs(name="RAY_ADDRESS", value=ray_address),
+        core.EnvVarArgs(name="RAY_AUTH_MODE", value="token" if settings.auth else "disabled"),
+    ]
+    if settings.auth:
+        env.append(
+            core.EnvVarArgs(
+                name="RAY_AUTH_TOKEN",
+                value_from=core.EnvVarSourceArgs(
+                    secret_key_ref=core.SecretKeySelectorArgs(
+                        name=settings.auth_secret_name, key=c.AUTH_SECRET_KEY
+                    )
+                ),
+            )
+        )
+    env.extend(core.EnvVarArgs(name=k, value=v) for k, v in sorted(settings.env.items()))
+    return env
+
+
+def _port(name: str, port: int) -> core.ContainerPortArgs:
+    return core.ContainerPortArgs(name=name, container_port=port, protocol="TCP")
+
+
+def node_ports() -> list[core.ContainerPortArgs]:
+    """Ports every Ray node listens on (the worker-process range is not listed: ~1000 entries)."""
+    return [
+        _port("metrics", c.METRICS_PORT),
+        _port("object-manager", c.OBJECT_MANAGER_PORT),
+        _port("node-manager", c.NODE_MANAGER_PORT),
+        _port("agent-grpc", c.DASHBOARD_AGENT_GRPC_PORT),
+        _port("agent-http", c.DASHBOARD_AGENT_LISTEN_PORT),
+        _port("runtime-env", c.RUNTIME_ENV_AGENT_PORT),
+    ]
+
+
+def head_ports() -> list[core.ContainerPortArgs]:
+    return [
+        _port("gcs", c.GCS_PORT),
+        _port("client", c.CLIENT_PORT),
+        _port("dashboard", c.DASHBOARD_PORT),
+        *node_ports(),
+    ]
+
+
+def head_container(settings: Settings) -> core.ContainerArgs:
+    return core.ContainerArgs(
+        name=HEAD_CONTAINER,
+        image=settings.image,
+        image_pull_policy=settings.image_pull_policy,
+        command=head_start_args(settings),
+        env=ray_env(settings, f"127.0.0.1:{c.GCS_PORT}"),
+        ports=head_ports(),
+        resources=resource_requirements(settings.head),
+        volume_mounts=[shm_mount()],
+        readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
+        liveness_probe=liveness_probe(settings.ray_version, c.HEAD),
+        security_context=container_security_context(),
+    )
+
+
+def wait_gcs_container(settings: Settings) -> core.ContainerArgs:
+    """Init container: same image, env and security as Ray, loops `ray health-check` until the GCS answers."""
+    return core.ContainerArgs(
+        name=WAIT_CONTAINER,
+        image=settings.image,
+        image_pull_policy=settings.image_pull_policy,
+        command=wait_for_gcs_command(settings),
+        env=ray_env(settings, settings.gcs_address),
+        resources=core.ResourceRequirementsArgs(
+            limits={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
+            requests={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
+        ),
+        security_context=container_security_context(),
+    )
+
+
+def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerArgs:
+    return core.ContainerArgs(
+        name=WORKER_CONTAINER,
+        image=settings.image,
+        image_pull_policy=settings.image_pull_policy,
+        command=worker_command(settings, group.resources),
+        env=ray_env(settings, settings.gcs_address),
+        ports=node_ports(),
+        resources=resource_requirements(group.resources),
+        volume_mounts=[shm_mount()],
+        readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
+        liveness_probe=liveness_probe(settings.ray_version, c.WORKER),
+        security_context=container_security_context(),
+    )
+
+
+def _pod_spec(
+    settings: Settings,
+    *,
+    containers: list[core.ContainerArgs],
+    init_containers: list[core.ContainerArgs] | None,
+    resources: Resources,
+    node_selector: dict[str, str],
+    tolerations: list[dict[str, Any]],
+) -> core.PodSpecArgs:
+    selector = {**settings.node_selector, **node_selector}
+    all_tolerations = [*settings.tolerations, *tolerations]
+    return core.PodSpecArgs(
+        containers=containers,
+        init_containers=init_containers,
+        volumes=[shm_volume(resources)],
+        security_context=pod_security_context(),
+        service_account_name=settings.service_account,
+        # A static Ray cluster never talks to the Kubernetes API.
+        automount_service_account_token=False,
+        node_selector=selector or None,
+        tolerations=[core.TolerationArgs(**_toleration_kwargs(t)) for t in all_tolerations] or None,
+        affinity=settings.affinity or None,  # type: ignore[arg-type]  # wire-format mapping, passed through
+        image_pull_secrets=[core.LocalObjectReferenceArgs(name=n) for n in settings.image_pull_secrets]
+        or None,
+    )
+
+
+def _toleration_kwargs(wire: dict[str, Any]) -> dict[str, Any]:
+    names = {"tolerationSeconds": "toleration_seconds"}
+    return {names.get(k, k): v for k, v in wire.items()}
+
+
+def _annotations(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str] | None:
+    merged = {**settings.pod_annotations, **(extra or {})}
+    return merged or None
+
+
+def head_pod_template(settings: Settings) -> core.PodTemplateSpecArgs:
+    return core.PodTemplateSpecArgs(
+        metadata=meta.ObjectMetaArgs(
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+            annotations=_annotations(settings),
+        ),
+        spec=_pod_spec(
+            settings,
+            containers=[head_container(settings)],
+            init_containers=None,
+            resources=settings.head,
+            node_selector={},
+            tolerations=[],
+        ),
+    )
+
+
+def template_hash(template: core.PodTemplateSpecArgs) -> str:
+    """sha256 of a pod template's wire form: changes exactly when the template does."""
+    canonical = json.dumps(to_wire(template), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def worker_pod_template(settings: Settings, group: WorkerGroup, head_hash: str) -> core.PodTemplateSpecArgs:
+    """A worker pod; the head template's hash rolls the workers whenever the head pod changes."""
+    return core.PodTemplateSpecArgs(
+        metadata=meta.ObjectMetaArgs(
+            labels=labels(settings, c.WORKER, group.group),
+            annotations=_annotations(settings, {c.HEAD_TEMPLATE_HASH_ANNOTATION: head_hash}),
+        ),
+        spec=_pod_spec(
+            settings,
+            containers=[worker_container(settings, group)],
+            init_containers=[wait_gcs_container(settings)],
+            resources=group.resources,
+            node_selector=group.node_selector,
+            tolerations=group.tolerations,
+        ),
+    )
