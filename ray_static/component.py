@@ -47,10 +47,11 @@ class RayCluster(pulumi.ComponentResource):
         pod_dependencies: list[pulumi.Resource] = []
         token: pulumi.Output[str] | None = None
         if settings.auth:
-            if settings.auth_token is None:
-                token = GeneratedToken(f"{name}-auth-token", opts=child).token
-            else:
+            # Secret either way (the engine also marks the generated one, through additional_secret_outputs).
+            if settings.auth_token is not None:
                 token = pulumi.Output.secret(settings.auth_token)
+            else:
+                token = pulumi.Output.secret(GeneratedToken(f"{name}-auth-token", opts=child).token)
             pod_dependencies.append(
                 core.Secret(f"{name}-auth", auth_secret_args(settings, token), opts=scoped)
             )
