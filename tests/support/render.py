@@ -276,13 +276,20 @@ def _execute(program: Callable[[], None], config: Mapping[str, str] | None = Non
 
 
 def run_cluster(
-    args: RayClusterArgs | None = None, name: str = "ray", opts: pulumi.ResourceOptions | None = None
+    args: RayClusterArgs | Callable[[], RayClusterArgs] | None = None,
+    name: str = "ray",
+    opts: pulumi.ResourceOptions | None = None,
 ) -> Run:
-    """Create one RayCluster under mocks; return resources and registered outputs."""
+    """Create one RayCluster under mocks; return resources and registered outputs.
+
+    Pass a function returning the args when they hold Outputs (e.g. ``pulumi.Output.secret(...)``): Outputs
+    belong to the run's event loop, so they must be made inside it.
+    """
     from ray_static import RayCluster  # noqa: PLC0415 (imported after the mocks are configured)
 
     def program() -> None:
-        RayCluster(name, args if args is not None else {}, opts)
+        resolved = args() if callable(args) else args
+        RayCluster(name, resolved if resolved is not None else {}, opts)
 
     return _execute(program)
 
@@ -305,7 +312,9 @@ def run_programs(build: Callable[[], None]) -> Run:
 
 
 def render_cluster(
-    args: RayClusterArgs | None = None, name: str = "ray", opts: pulumi.ResourceOptions | None = None
+    args: RayClusterArgs | Callable[[], RayClusterArgs] | None = None,
+    name: str = "ray",
+    opts: pulumi.ResourceOptions | None = None,
 ) -> list[Rendered]:
     """Every resource one RayCluster registers (the component itself included)."""
     return run_cluster(args, name, opts).resources

@@ -1,0 +1,636 @@
+"""RayCluster under Pulumi mocks: every object, name, parent, option and output."""
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from ray_static import RayCluster
+from ray_static import constants as c
+from tests.support.manifests import all_containers, container, deployment, env_of, pod_spec
+from tests.support.render import Rendered, Run, find, find_all, run_cluster, run_programs
+
+PINNED_FLAGS = [
+    "--node-manager-port=8077",
+    "--object-manager-port=8076",
+    "--dashboard-agent-grpc-port=8078",
+    "--dashboard-agent-listen-port=52365",
+    "--runtime-env-agent-port=8079",
+    "--min-worker-port=10002",
+    "--max-worker-port=10999",
+]
+FQDN = "ray-head.ray.svc.cluster.local"
+
+
+def names(rendered: list[Rendered]) -> set[tuple[str, str]]:
+    return {(r.type, r.name) for r in rendered}
+
+
+# --- what gets deployed -------------------------------------------------------------------------
+
+
+def test_default_cluster_has_the_guide_objects_plus_security(rendered: list[Rendered]) -> None:
+    assert names(rendered) == {
+        ("ray-static:index:RayCluster", "ray"),
+        ("kubernetes:core/v1:Namespace", "ray"),
+        ("kubernetes:core/v1:Service", "ray-head"),
+        ("kubernetes:apps/v1:Deployment", "ray-head"),
+        ("kubernetes:apps/v1:Deployment", "ray-worker"),
+        ("kubernetes:core/v1:Secret", "ray-auth"),
+        ("kubernetes:core/v1:ServiceAccount", "ray"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "ray"),
+        ("pulumi-python:dynamic:Resource", "ray-auth-token"),
+    }
+    kube_names = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"], r.inputs["metadata"].get("namespace"))
+        for r in rendered
+        if r.type.startswith("kubernetes:")
+    }
+    assert kube_names == {
+        ("Namespace", "ray", None),
+        ("Service", "ray-head", "ray"),
+        ("Deployment", "ray-head", "ray"),
+        ("Deployment", "ray-worker", "ray"),
+        ("Secret", "ray-auth", "ray"),
+        ("ServiceAccount", "ray", "ray"),
+        ("NetworkPolicy", "ray", "ray"),
+    }
+
+
+def test_every_child_is_parented_to_the_component(rendered: list[Rendered]) -> None:
+    component = find(rendered, "ray-static:index:RayCluster", "ray")
+    assert component.parent is not None and component.parent.endswith("pulumi:pulumi:Stack::ray-static-dev")
+    for r in rendered:
+        if r is not component:
+            assert r.parent == component.urn, r.name
+
+
+def test_children_of_a_created_namespace_depend_on_it_and_go_with_it(rendered: list[Rendered]) -> None:
+    namespace = find(rendered, "core/v1:Namespace")
+    for r in rendered:
+        if r.type.startswith("kubernetes:") and r is not namespace:
+            assert r.deleted_with == namespace.urn, r.name
+            assert namespace.urn in r.dependencies, r.name
+
+
+def test_namespace_enforces_restricted_pod_security(rendered: list[Rendered]) -> None:
+    labels = find(rendered, "core/v1:Namespace").inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "latest"
+
+
+def test_existing_namespace_is_neither_created_nor_a_dependency() -> None:
+    rendered = run_cluster({"namespace": "team-a", "create_namespace": False}).resources
+    assert not find_all(rendered, "core/v1:Namespace")
+    for r in rendered:
+        if r.type.startswith("kubernetes:"):
+            assert r.inputs["metadata"]["namespace"] == "team-a"
+            assert r.deleted_with is None
+
+
+# --- head ----------------------------------------------------------------------------------------
+
+
+def test_head_deployment_is_one_replica_recreated(rendered: list[Rendered]) -> None:
+    spec = deployment(rendered, "ray-head")["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+
+
+def test_head_command_is_ray_start_head_with_pinned_ports(rendered: list[Rendered]) -> None:
+    assert container(rendered, "ray-head")["command"] == [
+        "ray",
+        "start",
+        "--head",
+        "--port=6379",
+        "--dashboard-host=0.0.0.0",
+        "--dashboard-port=8265",
+        "--ray-client-server-port=10001",
+        "--metrics-export-port=8080",
+        "--num-cpus=0",
+        f"--memory={4 * 2**30}",
+        "--num-gpus=0",
+        *PINNED_FLAGS,
+        "--block",
+    ]
+
+
+def test_head_ray_cpus_is_configurable() -> None:
+    rendered = run_cluster({"head_ray_cpus": 2}).resources
+    assert "--num-cpus=2" in container(rendered, "ray-head")["command"]
+
+
+def test_head_service_ports_selector_and_type(rendered: list[Rendered]) -> None:
+    spec = find(rendered, "core/v1:Service", "ray-head").inputs["spec"]
+    assert spec["type"] == "ClusterIP"
+    assert {p["name"]: p["port"] for p in spec["ports"]} == {
+        "gcs": 6379,
+        "client": 10001,
+        "dashboard": 8265,
+        "metrics": 8080,
+    }
+    assert all(p["targetPort"] == p["port"] for p in spec["ports"])
+    assert spec["selector"] == {
+        "ray.io/cluster": "ray",
+        "ray.io/node-type": "head",
+        "ray.io/group": "headgroup",
+    }
+
+
+def test_head_container_ports(rendered: list[Rendered]) -> None:
+    ports = {p["name"]: p["containerPort"] for p in container(rendered, "ray-head")["ports"]}
+    assert ports == {
+        "gcs": 6379,
+        "client": 10001,
+        "dashboard": 8265,
+        "metrics": 8080,
+        "object-manager": 8076,
+        "node-manager": 8077,
+        "agent-grpc": 8078,
+        "agent-http": 52365,
+        "runtime-env": 8079,
+    }
+
+
+# --- workers -------------------------------------------------------------------------------------
+
+
+def test_workers_join_by_fqdn_after_waiting_for_the_gcs(rendered: list[Rendered]) -> None:
+    spec = deployment(rendered, "ray-worker")["spec"]
+    assert spec["replicas"] == 3
+    worker = container(rendered, "ray-worker")
+    assert worker["command"][:2] == ["/bin/bash", "-c"]
+    script = worker["command"][2]
+    wait, _, start = script.partition("; exec ")
+    assert wait.startswith(f"until ray health-check --address={FQDN}:6379 ")
+    assert start.split() == [
+        "ray",
+        "start",
+        f"--address={FQDN}:6379",
+        "--metrics-export-port=8080",
+        "--num-cpus=1",
+        f"--memory={2 * 2**30}",
+        "--num-gpus=0",
+        *PINNED_FLAGS,
+        "--block",
+    ]
+
+
+def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
+    rendered: list[Rendered],
+) -> None:
+    spec = pod_spec(rendered, "ray-worker")
+    [init] = spec["initContainers"]
+    assert init["name"] == "wait-gcs-ready"
+    assert init["image"] == c.DEFAULT_IMAGE
+    assert init["command"][:2] == ["/bin/bash", "-c"]
+    assert f"ray health-check --address={FQDN}:6379" in init["command"][2]
+    assert "sleep 5" in init["command"][2]
+    assert "exec ray start" not in init["command"][2]
+    worker = spec["containers"][0]
+    assert init["env"] == worker["env"]
+    assert init["securityContext"] == worker["securityContext"]
+
+
+@pytest.mark.parametrize("workers", [0, 1, 1000])
+def test_worker_replicas_follow_workers(workers: int) -> None:
+    rendered = run_cluster({"workers": workers}).resources
+    assert deployment(rendered, "ray-worker")["spec"]["replicas"] == workers
+
+
+def test_worker_deployment_forces_its_fields_and_does_not_wait_for_the_head(rendered: list[Rendered]) -> None:
+    worker = find(rendered, "apps/v1:Deployment", "ray-worker")
+    head = find(rendered, "apps/v1:Deployment", "ray-head")
+    assert worker.inputs["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+    assert head.urn not in worker.dependencies
+    secret = find(rendered, "core/v1:Secret", "ray-auth")
+    assert secret.urn in worker.dependencies and secret.urn in head.dependencies
+
+
+def test_worker_container_exposes_the_node_ports(rendered: list[Rendered]) -> None:
+    ports = {p["name"]: p["containerPort"] for p in container(rendered, "ray-worker")["ports"]}
+    assert ports == {
+        "metrics": 8080,
+        "object-manager": 8076,
+        "node-manager": 8077,
+        "agent-grpc": 8078,
+        "agent-http": 52365,
+        "runtime-env": 8079,
+    }
+
+
+def test_extra_worker_groups_are_their_own_deployments() -> None:
+    rendered = run_cluster(
+        {
+            "worker_groups": [
+                {
+                    "name": "gpu",
+                    "replicas": 2,
+                    "resources": {"cpu": "4", "memory": "16Gi", "gpus": 1},
+                    "node_selector": {"accelerator": "a100"},
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                },
+                {"name": "cpu-big", "replicas": 0},
+            ],
+            "node_selector": {"pool": "ray"},
+        }
+    ).resources
+    gpu = find(rendered, "apps/v1:Deployment", "ray-worker-gpu").inputs
+    assert gpu["metadata"]["name"] == "ray-worker-gpu"
+    assert gpu["spec"]["replicas"] == 2
+    assert gpu["spec"]["selector"]["matchLabels"] == {
+        "ray.io/cluster": "ray",
+        "ray.io/node-type": "worker",
+        "ray.io/group": "gpu",
+    }
+    spec = gpu["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"pool": "ray", "accelerator": "a100"}
+    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    main = spec["containers"][0]
+    assert main["resources"]["limits"] == {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}
+    assert "--num-gpus=1" in main["command"][2] and "--num-cpus=4" in main["command"][2]
+    small = find(rendered, "apps/v1:Deployment", "ray-worker-cpu-big").inputs
+    assert small["spec"]["replicas"] == 0
+    assert small["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {
+        "cpu": "1",
+        "memory": "2Gi",
+    }
+    assert deployment(rendered, "ray-worker")["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "ray"}
+
+
+# --- resources, shm, probes ----------------------------------------------------------------------
+
+
+def test_requests_equal_limits_and_shm_is_sized_to_memory(rendered: list[Rendered]) -> None:
+    for name, cpu, memory in (("ray-head", "2", "4Gi"), ("ray-worker", "1", "2Gi")):
+        spec = pod_spec(rendered, name)
+        resources = spec["containers"][0]["resources"]
+        assert resources["limits"] == resources["requests"] == {"cpu": cpu, "memory": memory}
+        assert spec["volumes"] == [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": memory}}]
+        assert spec["containers"][0]["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+
+
+def test_resources_drive_ray_flags_and_requests_may_be_lower() -> None:
+    rendered = run_cluster(
+        {
+            "worker_resources": {
+                "cpu": "3000m",
+                "memory": "6Gi",
+                "gpus": 2,
+                "cpu_request": "2500m",
+                "memory_request": "5Gi",
+            }
+        }
+    ).resources
+    worker = container(rendered, "ray-worker")
+    assert worker["resources"] == {
+        "limits": {"cpu": "3000m", "memory": "6Gi", "nvidia.com/gpu": "2"},
+        "requests": {"cpu": "2500m", "memory": "5Gi", "nvidia.com/gpu": "2"},
+    }
+    for flag in ("--num-cpus=3", f"--memory={6 * 2**30}", "--num-gpus=2"):
+        assert flag in worker["command"][2]
+
+
+def test_probes_use_healthz_for_current_ray(rendered: list[Rendered]) -> None:
+    for name in ("ray-head", "ray-worker"):
+        main = container(rendered, name)
+        assert main["readinessProbe"] == {
+            "httpGet": {"path": "/api/healthz", "port": 52365},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 5,
+            "failureThreshold": 10,
+            "timeoutSeconds": 2,
+            "successThreshold": 1,
+        }
+        assert main["livenessProbe"]["httpGet"] == {"path": "/api/healthz", "port": 52365}
+        assert (main["livenessProbe"]["initialDelaySeconds"], main["livenessProbe"]["failureThreshold"]) == (
+            30,
+            120,
+        )
+
+
+def test_probes_for_older_ray_use_the_raylet_and_gcs_endpoints() -> None:
+    rendered = run_cluster({"image": "rayproject/ray:2.47.1-py311", "auth": False}).resources
+    head = container(rendered, "ray-head")["readinessProbe"]["exec"]["command"]
+    worker = container(rendered, "ray-worker")["livenessProbe"]["exec"]["command"]
+    assert "api/local_raylet_healthz" in head[-1] and "api/gcs_healthz" in head[-1]
+    assert "api/local_raylet_healthz" in worker[-1] and "gcs_healthz" not in worker[-1]
+    assert container(rendered, "ray-head")["readinessProbe"].get("httpGet") is None
+
+
+def test_unparseable_tag_uses_ray_version_or_the_current_one() -> None:
+    latest = run_cluster({"image": "rayproject/ray:latest"}).resources
+    assert "httpGet" in container(latest, "ray-head")["readinessProbe"]
+    old = run_cluster(
+        {"image": "registry.local/ray:nightly", "ray_version": "2.40.0", "auth": False}
+    ).resources
+    assert "exec" in container(old, "ray-head")["readinessProbe"]
+    assert deployment(old, "ray-head")["metadata"]["labels"]["app.kubernetes.io/version"] == "2.40.0"
+
+
+# --- labels and selectors ------------------------------------------------------------------------
+
+
+def test_labels_and_stable_selectors(rendered: list[Rendered]) -> None:
+    for name, node_type, group in (("ray-head", "head", "headgroup"), ("ray-worker", "worker", "default")):
+        spec = deployment(rendered, name)["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        assert labels == {
+            "app.kubernetes.io/name": "ray",
+            "app.kubernetes.io/instance": "ray",
+            "app.kubernetes.io/component": node_type,
+            "app.kubernetes.io/managed-by": "pulumi",
+            "app.kubernetes.io/part-of": "ray-static",
+            "app.kubernetes.io/version": c.RAY_VERSION,
+            "ray.io/cluster": "ray",
+            "ray.io/node-type": node_type,
+            "ray.io/group": group,
+        }
+        assert spec["selector"]["matchLabels"] == {
+            "ray.io/cluster": "ray",
+            "ray.io/node-type": node_type,
+            "ray.io/group": group,
+        }
+
+
+# --- security ------------------------------------------------------------------------------------
+
+
+def test_every_container_is_restricted(rendered: list[Rendered]) -> None:
+    containers = all_containers(rendered)
+    assert len(containers) == 3
+    for each in containers:
+        assert each["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "runAsGroup": 100,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+    for name in ("ray-head", "ray-worker"):
+        spec = pod_spec(rendered, name)
+        assert spec["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "runAsGroup": 100,
+            "fsGroup": 100,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert spec["serviceAccountName"] == "ray"
+        assert spec["automountServiceAccountToken"] is False
+
+
+def test_service_account_has_no_api_token(rendered: list[Rendered]) -> None:
+    sa = find(rendered, "core/v1:ServiceAccount", "ray").inputs
+    assert sa["automountServiceAccountToken"] is False
+
+
+def test_existing_service_account_is_used_not_created() -> None:
+    rendered = run_cluster({"service_account": "ray-runner"}).resources
+    assert not find_all(rendered, "core/v1:ServiceAccount")
+    assert pod_spec(rendered, "ray-worker")["serviceAccountName"] == "ray-runner"
+
+
+def test_token_reaches_every_container_through_the_secret(default_run: Run) -> None:
+    rendered = default_run.resources
+    token = default_run.component_outputs()["auth_token"]
+    assert len(token) >= 40
+    secret = find(rendered, "core/v1:Secret", "ray-auth")
+    assert secret.inputs["stringData"] == {"token": token}
+    assert "stringData" in secret.secret_paths or "stringData.token" in secret.secret_paths
+    for each in all_containers(rendered):
+        env = env_of(each)
+        assert env["RAY_AUTH_MODE"] == {"name": "RAY_AUTH_MODE", "value": "token"}
+        assert env["RAY_AUTH_TOKEN"] == {
+            "name": "RAY_AUTH_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": "ray-auth", "key": "token"}},
+        }
+        assert token not in str(each)
+    assert default_run.component_secret_outputs() == {"auth_token"}
+
+
+def test_generated_token_comes_from_the_dynamic_provider(rendered: list[Rendered]) -> None:
+    token = find(rendered, "pulumi-python:dynamic:Resource", "ray-auth-token")
+    assert token.additional_secret_outputs == ("token",)
+
+
+def test_given_token_is_used_and_kept_secret() -> None:
+    run = run_cluster(lambda: {"auth_token": pulumi.Output.secret("a-given-token-0123456789")})
+    assert not find_all(run.resources, "dynamic:Resource")
+    assert find(run.resources, "core/v1:Secret").inputs["stringData"] == {"token": "a-given-token-0123456789"}
+    assert run.component_outputs()["auth_token"] == "a-given-token-0123456789"
+    assert run.component_secret_outputs() == {"auth_token"}
+
+
+def test_auth_off_sets_mode_disabled_and_creates_no_secret() -> None:
+    run = run_cluster({"auth": False})
+    assert not find_all(run.resources, "core/v1:Secret")
+    assert not find_all(run.resources, "dynamic:Resource")
+    for each in all_containers(run.resources):
+        env = env_of(each)
+        assert env["RAY_AUTH_MODE"]["value"] == "disabled"
+        assert "RAY_AUTH_TOKEN" not in env
+    assert run.component_outputs().get("auth_token") is None
+
+
+def test_network_policy_admits_the_cluster_on_pinned_ports_only(rendered: list[Rendered]) -> None:
+    spec = find(rendered, "networking.k8s.io/v1:NetworkPolicy", "ray").inputs["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"ray.io/cluster": "ray"}}
+    assert spec["policyTypes"] == ["Ingress"]
+    [rule] = spec["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"ray.io/cluster": "ray"}}}]
+    ports = [(p["port"], p.get("endPort")) for p in rule["ports"]]
+    assert ports == [
+        (6379, None),
+        (10001, None),
+        (8265, None),
+        (8080, None),
+        (8076, None),
+        (8077, None),
+        (8078, None),
+        (8079, None),
+        (52365, None),
+        (10002, 10999),
+    ]
+    assert all(p["protocol"] == "TCP" for p in rule["ports"])
+
+
+def test_network_policy_admits_allowed_clients_on_client_ports() -> None:
+    rendered = run_cluster(
+        {
+            "allowed_client_namespaces": ["ml-clients", "notebooks"],
+            "allowed_client_pod_labels": {"ray-client": "true"},
+        }
+    ).resources
+    spec = find(rendered, "NetworkPolicy").inputs["spec"]
+    clients = spec["ingress"][1]
+    assert clients["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ml-clients"}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "notebooks"}}},
+        {"podSelector": {"matchLabels": {"ray-client": "true"}}},
+    ]
+    assert sorted(p["port"] for p in clients["ports"]) == [6379, 8265, 10001]
+
+
+def test_network_policy_can_be_turned_off() -> None:
+    assert not find_all(run_cluster({"network_policy": False}).resources, "NetworkPolicy")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"service_type": "NodePort"},
+        {"service_type": "LoadBalancer"},
+        {"service_type": "NodePort", "auth": False, "allow_unauthenticated_exposure": True},
+    ],
+)
+def test_exposed_service_types_when_allowed(args: dict[str, Any]) -> None:
+    rendered = run_cluster(args).resources  # type: ignore[arg-type]
+    assert find(rendered, "core/v1:Service").inputs["spec"]["type"] == args["service_type"]
+
+
+# --- pod options ---------------------------------------------------------------------------------
+
+
+def test_pod_options_reach_every_pod() -> None:
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}
+                ]
+            }
+        }
+    }
+    rendered = run_cluster(
+        {
+            "node_selector": {"pool": "ray"},
+            "tolerations": [
+                {"key": "dedicated", "operator": "Equal", "value": "ray", "effect": "NoSchedule"}
+            ],
+            "affinity": affinity,
+            "image_pull_secrets": ["regcred"],
+            "env": {"RAY_LOG_TO_STDERR": "1"},
+            "pod_annotations": {"example.com/team": "ml"},
+            "image_pull_policy": "Always",
+        }
+    ).resources
+    for name in ("ray-head", "ray-worker"):
+        template = deployment(rendered, name)["spec"]["template"]
+        spec = template["spec"]
+        assert spec["nodeSelector"] == {"pool": "ray"}
+        assert spec["tolerations"] == [
+            {"key": "dedicated", "operator": "Equal", "value": "ray", "effect": "NoSchedule"}
+        ]
+        assert spec["affinity"] == affinity
+        assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+        assert template["metadata"]["annotations"]["example.com/team"] == "ml"
+        for each in spec["containers"] + spec.get("initContainers", []):
+            assert env_of(each)["RAY_LOG_TO_STDERR"]["value"] == "1"
+            assert each["imagePullPolicy"] == "Always"
+
+
+# --- outputs, composition, providers ---------------------------------------------------------------
+
+
+def test_outputs(default_run: Run) -> None:
+    outputs = default_run.component_outputs()
+    assert {k: v for k, v in outputs.items() if k != "auth_token"} == {
+        "namespace": "ray",
+        "head_service_name": "ray-head",
+        "gcs_address": f"{FQDN}:6379",
+        "client_address": f"ray://{FQDN}:10001",
+        "dashboard_url": f"http://{FQDN}:8265",
+    }
+
+
+def test_two_clusters_in_one_namespace_do_not_collide() -> None:
+    def program() -> None:
+        RayCluster("alpha", {"namespace": "pair", "workers": 2})
+        RayCluster("beta", {"namespace": "pair", "create_namespace": False, "workers": 1})
+
+    run = run_programs(program)
+    kube = [r for r in run.resources if r.type.startswith("kubernetes:")]
+    assert len({r.urn for r in kube}) == len(kube)
+    objects = [(r.inputs["kind"], r.inputs["metadata"]["name"]) for r in kube]
+    assert len(set(objects)) == len(objects)
+    assert len(find_all(run.resources, "core/v1:Namespace")) == 1
+    assert deployment(run.resources, "beta-worker")["spec"]["replicas"] == 1
+    beta = deployment(run.resources, "beta-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert "--address=beta-head.pair.svc.cluster.local:6379" in beta["command"][2]
+    assert run.component_outputs("beta")["gcs_address"] == "beta-head.pair.svc.cluster.local:6379"
+    assert find(run.resources, "NetworkPolicy", "beta").inputs["spec"]["podSelector"] == {
+        "matchLabels": {"ray.io/cluster": "beta"}
+    }
+
+
+def test_an_explicit_provider_reaches_every_child() -> None:
+    def program() -> None:
+        provider = k8s.Provider("other-cluster", namespace="ignored")
+        RayCluster("ray", {}, pulumi.ResourceOptions(providers={"kubernetes": provider}))
+
+    run = run_programs(program)
+    provider = find(run.resources, "pulumi:providers:kubernetes", "other-cluster")
+    kube = [r for r in run.resources if r.type.startswith("kubernetes:")]
+    assert len(kube) == 7
+    for r in kube:
+        assert r.provider is not None and r.provider.startswith(provider.urn), r.name
+    assert len(find_all(run.resources, "pulumi:providers:kubernetes")) == 1
+
+
+# --- updates -------------------------------------------------------------------------------------
+
+
+def _by_key(rendered: list[Rendered]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r.type, r.name): r.inputs for r in rendered}
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            out.extend(_diff(a.get(key), b.get(key), f"{path}.{key}"))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _diff(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path]
+
+
+def test_scaling_workers_changes_only_the_worker_replicas() -> None:
+    token = "a-fixed-token-for-comparison"  # the generated one differs per run, as it would per stack
+    three = _by_key(run_cluster({"workers": 3, "auth_token": token}).resources)
+    four = _by_key(run_cluster({"workers": 4, "auth_token": token}).resources)
+    assert three.keys() == four.keys()
+    changes = {key: _diff(three[key], four[key]) for key in three if _diff(three[key], four[key])}
+    assert changes == {("kubernetes:apps/v1:Deployment", "ray-worker"): [".spec.replicas"]}
+
+
+def test_image_change_rolls_workers_but_changes_no_selector() -> None:
+    old = run_cluster({"image": "rayproject/ray:2.60.0"}).resources
+    new = run_cluster({"image": "rayproject/ray:2.61.0-py311"}).resources
+    for name in ("ray-head", "ray-worker"):
+        assert deployment(old, name)["spec"]["selector"] == deployment(new, name)["spec"]["selector"]
+    assert find(old, "Service").inputs["spec"]["selector"] == find(new, "Service").inputs["spec"]["selector"]
+    assert (
+        find(old, "NetworkPolicy").inputs["spec"]["podSelector"]
+        == find(new, "NetworkPolicy").inputs["spec"]["podSelector"]
+    )
+
+    def head_hash(rendered: list[Rendered]) -> str:
+        return deployment(rendered, "ray-worker")["spec"]["template"]["metadata"]["annotations"][
+            c.HEAD_TEMPLATE_HASH_ANNOTATION
+        ]
+
+    assert len(head_hash(old)) == 64
+    assert head_hash(old) != head_hash(new)
+
+
+def test_a_head_only_change_rolls_the_workers_through_the_hash() -> None:
+    a = run_cluster({"head_ray_cpus": 0}).resources
+    b = run_cluster({"head_ray_cpus": 1}).resources
+    annotation = c.HEAD_TEMPLATE_HASH_ANNOTATION
+    ha = deployment(a, "ray-worker")["spec"]["template"]["metadata"]["annotations"][annotation]
+    hb = deployment(b, "ray-worker")["spec"]["template"]["metadata"]["annotations"][annotation]
+    assert ha != hb
