@@ -12,8 +12,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import pulumi
-
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
 from ray_static.errors import RayStaticConfigError, invalid, show
@@ -124,7 +122,7 @@ def config_name(path: str) -> str:
             if rest is None:
                 return base
             for arg_path, key in sorted(_GROUP_PATHS.items(), key=lambda kv: -len(kv[0])):
-                if rest == arg_path or rest.startswith(arg_path + "."):
+                if rest == arg_path or rest.startswith((arg_path + ".", arg_path + "[")):
                     tail = rest[len(arg_path) :]
                     return f"{base}.{key}{config_name_tail(tail)}"
             return f"{base}.{rest}"
@@ -194,7 +192,9 @@ def _rename(item: Any, fields: Mapping[str, str], where: str, example: str) -> d
         if k not in fields:
             close = difflib.get_close_matches(k, list(fields), n=1)
             hint = f" (did you mean {show(close[0])}?)" if close else ""
-            raise invalid(f"{where}.{k}", v, f"one of the fields {', '.join(fields)}{hint}")
+            raise RayStaticConfigError(
+                f"{where}.{k}", "an unknown field", f"one of {', '.join(fields)}{hint}"
+            )
         target = out
         *parents, leaf = fields[k].split(".")
         for parent in parents:
@@ -285,9 +285,8 @@ def program_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
             _set(args, key.arg, _groups(_list(value, key)))
 
     # The component validates again; doing it here names the errors after the config keys.
+    # The component keeps auth_token a secret (pulumi.Output.secret) from here on.
     settings = resolve(name, args, config_name)
-    if "auth_token" in args:
-        args["auth_token"] = pulumi.Output.secret(args["auth_token"])
     return ProgramConfig(name=name, args=cast(RayClusterArgs, args), settings=settings, warnings=warnings)
 
 

@@ -5,6 +5,7 @@ allowed. ``naming`` turns an argument path (``head_resources.cpu``) into the nam
 program passes one that yields stack config keys such as ``headCpu``).
 """
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -147,16 +148,13 @@ def _is_int(value: Any) -> bool:
 
 
 def _check_unknown(given: Mapping[str, Any], known: frozenset[str], path: str, naming: Naming) -> None:
-    import difflib  # noqa: PLC0415 (only needed on the error path)
-
     for key in given:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f", did you mean {show(naming(_join(path, close[0])))}" if close else ""
-            raise invalid(
-                naming(_join(path, key)) if path else key,
-                given[key],
-                f"no such setting{hint} (known: {', '.join(sorted(naming(_join(path, k)) for k in known))})",
+            hint = f" (did you mean {show(naming(_join(path, close[0])))}?)" if close else ""
+            listed = ", ".join(sorted(naming(_join(path, k)) for k in known))
+            raise RayStaticConfigError(
+                naming(_join(path, key)) if path else key, "an unknown setting", f"one of {listed}{hint}"
             )
 
 

@@ -1,0 +1,108 @@
+"""`ray start` lines, the GCS wait loop, and the version-dependent probes."""
+
+import subprocess
+
+import pytest
+
+from ray_static import constants as c
+from ray_static.commands import head_start_args, pinned_port_args, wait_for_gcs_script, worker_command
+from ray_static.probes import legacy_health_command, liveness_probe, readiness_probe, uses_healthz
+from ray_static.settings import parse_ray_version, resolve
+from ray_static.wire import to_wire
+
+
+def _flags(args: list[str]) -> set[str]:
+    return {a.split("=", 1)[0] for a in args if a.startswith("--")}
+
+
+def test_every_flag_exists_in_the_installed_ray() -> None:
+    """The flags we pass are real `ray start` options (some, like --memory, are hidden from --help)."""
+    from ray.scripts.scripts import start  # noqa: PLC0415 (heavy import, this test only)
+
+    known = {opt for param in start.params for opt in param.opts}
+    settings = resolve("ray", {})
+    worker_args = worker_command(settings, settings.groups[0].resources)[2].split("exec ", 1)[1].split()
+    used = _flags(head_start_args(settings)) | _flags(worker_args)
+    assert used <= known, used - known
+
+
+def test_health_check_subcommand_takes_address() -> None:
+    from ray.scripts.scripts import healthcheck  # noqa: PLC0415
+
+    assert "--address" in {opt for param in healthcheck.params for opt in param.opts}
+
+
+def test_pinned_ports_match_the_constants() -> None:
+    assert pinned_port_args() == [
+        f"--node-manager-port={c.NODE_MANAGER_PORT}",
+        f"--object-manager-port={c.OBJECT_MANAGER_PORT}",
+        f"--dashboard-agent-grpc-port={c.DASHBOARD_AGENT_GRPC_PORT}",
+        f"--dashboard-agent-listen-port={c.DASHBOARD_AGENT_LISTEN_PORT}",
+        f"--runtime-env-agent-port={c.RUNTIME_ENV_AGENT_PORT}",
+        f"--min-worker-port={c.MIN_WORKER_PORT}",
+        f"--max-worker-port={c.MAX_WORKER_PORT}",
+    ]
+
+
+def test_wait_loop_is_valid_bash_and_loops_until_healthy() -> None:
+    script = wait_for_gcs_script("ray-head.ray.svc.cluster.local:6379")
+    subprocess.run(["bash", "-n", "-c", script], check=True)
+    # With a fake `ray` that succeeds on the third call, the loop exits after two waits.
+    fake = 'n=0; ray() { n=$((n+1)); [ "$n" -ge 3 ]; }; sleep() { :; }; '
+    result = subprocess.run(
+        ["bash", "-c", fake + script + '; echo "calls=$n"'], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.count("waiting for the Ray head") == 2
+    assert result.stdout.strip().endswith("calls=3")
+
+
+def test_worker_command_waits_then_execs_ray_start() -> None:
+    settings = resolve("ray", {})
+    command = worker_command(settings, settings.groups[0].resources)
+    subprocess.run(["bash", "-n", "-c", command[2]], check=True)
+    fake = 'ray() { echo "ray $*"; }; '
+    out = subprocess.run(
+        ["bash", "-c", fake + command[2].replace("exec ray", "ray")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.startswith("ray start --address=ray-head.ray.svc.cluster.local:6379 ")
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        ("rayproject/ray:2.60.0", (2, 60, 0)),
+        ("rayproject/ray:2.60.0-py311-cpu", (2, 60, 0)),
+        ("rayproject/ray:2.47.1-gpu", (2, 47, 1)),
+        ("registry.local:5000/ray:2.53.0", (2, 53, 0)),
+        ("rayproject/ray:2.60.0@sha256:" + "a" * 64, (2, 60, 0)),
+        ("rayproject/ray:latest", None),
+        ("rayproject/ray", None),
+        ("registry.local:5000/ray", None),
+    ],
+)
+def test_ray_version_from_the_image_tag(image: str, version: tuple[int, int, int] | None) -> None:
+    assert parse_ray_version(image) == version
+
+
+@pytest.mark.parametrize(
+    ("version", "healthz"), [((2, 53, 0), True), ((2, 60, 0), True), ((2, 52, 9), False)]
+)
+def test_probe_kind_by_version(version: tuple[int, int, int], healthz: bool) -> None:
+    assert uses_healthz(version) is healthz
+    probe = to_wire(readiness_probe(version, c.WORKER))
+    assert ("httpGet" in probe) is healthz and ("exec" in probe) is (not healthz)
+
+
+def test_probe_timings_are_kuberays() -> None:
+    ready = to_wire(readiness_probe((2, 60, 0), c.HEAD))
+    live = to_wire(liveness_probe((2, 60, 0), c.HEAD))
+    assert (ready["initialDelaySeconds"], ready["periodSeconds"], ready["failureThreshold"]) == (10, 5, 10)
+    assert (live["initialDelaySeconds"], live["periodSeconds"], live["failureThreshold"]) == (30, 5, 120)
+
+
+def test_legacy_probe_checks_gcs_on_the_head_only() -> None:
+    assert "gcs_healthz" in legacy_health_command(c.HEAD)[-1]
+    assert "gcs_healthz" not in legacy_health_command(c.WORKER)[-1]
