@@ -1,0 +1,58 @@
+"""The README's config table and the pinned versions stay in step with their sources."""
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.render import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text()
+SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+
+
+def readme_table() -> list[list[str]]:
+    match = re.search(r"<!-- config-table:start -->\n(.*?)<!-- config-table:end -->", README, re.DOTALL)
+    assert match, "README has no config table markers"
+    lines = [line for line in match[1].strip().splitlines() if line.startswith("|")]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
+    assert rows[0] == ["Key", "Type", "Default", "Description"]
+    return rows[2:]
+
+
+def shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    return '`""`' if default == "" else f"`{default}`"
+
+
+def test_readme_config_table_matches_pulumi_yaml() -> None:
+    expected = [[f"`{k}`", s["type"], shown(s["default"]), s["description"]] for k, s in SCHEMA.items()]
+    assert readme_table() == expected
+
+
+def test_readme_keeps_the_run_and_test_commands() -> None:
+    assert "## Run it" in README and "scripts/run" in README
+    assert "## Tests" in README and "scripts/test" in README
+
+
+def test_requirements_pin_the_provider_version_the_toolchain_builds() -> None:
+    versions = REPO_ROOT / "scripts" / "versions.env"
+    if not versions.exists():
+        pytest.skip("scripts/versions.env (written by the toolchain work) does not exist yet")
+    pinned = dict(
+        line.split("=", 1) for line in versions.read_text().splitlines() if re.match(r"^[A-Z0-9_]+=", line)
+    )
+    requirements = (REPO_ROOT / "requirements.txt").read_text()
+    match = re.search(r"^pulumi-kubernetes==(\S+)", requirements, re.MULTILINE)
+    assert match, "requirements.txt does not pin pulumi-kubernetes"
+    assert match[1] == pinned["PULUMI_K8S_PROVIDER_VERSION"]
+
+
+def test_default_image_matches_the_pinned_ray() -> None:
+    from ray_static import DEFAULT_IMAGE, RAY_VERSION  # noqa: PLC0415
+
+    assert f"rayproject/ray:{RAY_VERSION}" == DEFAULT_IMAGE
+    assert f"ray[default]=={RAY_VERSION}" in (REPO_ROOT / "requirements-dev.txt").read_text()
+    assert SCHEMA["image"]["default"] == DEFAULT_IMAGE

@@ -1,0 +1,83 @@
+"""Every rendered Kubernetes object validates against the Kubernetes OpenAPI schema, in strict mode."""
+
+import re
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from tests.support.render import REPO_ROOT, kubernetes_objects, run_cluster
+
+VERSIONS_ENV = REPO_ROOT / "scripts" / "versions.env"
+
+
+def kubernetes_version() -> str:
+    """The minor version the end-to-end control plane runs (scripts/versions.env), else 1.34."""
+    if VERSIONS_ENV.exists():
+        match = re.search(r"^KUBERNETES_VERSION=(\d+\.\d+)", VERSIONS_ENV.read_text(), re.MULTILINE)
+        if match:
+            return match[1]
+    return "1.34"
+
+
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "everything": {
+        "workers": 2,
+        "worker_groups": [
+            {
+                "name": "gpu",
+                "replicas": 1,
+                "resources": {"cpu": "4", "memory": "16Gi", "gpus": 2, "cpu_request": "3500m"},
+                "node_selector": {"accelerator": "a100"},
+                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+            }
+        ],
+        "node_selector": {"pool": "ray"},
+        "tolerations": [
+            {"key": "x", "operator": "Equal", "value": "y", "effect": "NoExecute", "toleration_seconds": 60}
+        ],
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 100,
+                        "podAffinityTerm": {
+                            "topologyKey": "kubernetes.io/hostname",
+                            "labelSelector": {"matchLabels": {"ray.io/cluster": "ray"}},
+                        },
+                    }
+                ]
+            }
+        },
+        "image_pull_secrets": ["regcred"],
+        "env": {"RAY_LOG_TO_STDERR": "1"},
+        "pod_annotations": {"example.com/team": "ml"},
+        "service_type": "LoadBalancer",
+        "allowed_client_namespaces": ["ml-clients"],
+        "allowed_client_pod_labels": {"ray-client": "true"},
+    },
+    "older ray, auth off, existing namespace": {
+        "image": "rayproject/ray:2.47.1",
+        "auth": False,
+        "create_namespace": False,
+        "namespace": "team",
+        "service_account": "runner",
+    },
+}
+
+
+@pytest.mark.parametrize("args", CONFIGURATIONS.values(), ids=list(CONFIGURATIONS))
+def test_objects_validate_strictly(args: dict[str, Any]) -> None:
+    objects = kubernetes_objects(run_cluster(args).resources)  # type: ignore[arg-type]
+    assert objects
+    version = kubernetes_version()
+    for manifest in objects:
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_the_validator_rejects_a_broken_object() -> None:
+    manifest = kubernetes_objects(run_cluster().resources)[0]
+    broken = {**manifest, "metadata": {**manifest["metadata"], "labelz": {}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, kubernetes_version(), strict=True)

@@ -1,0 +1,85 @@
+"""The component schema Pulumi infers from RayCluster/RayClusterArgs, pinned (other languages rely on it)."""
+
+import json
+from typing import Any
+
+from pulumi.provider.experimental.component import ComponentProvider
+
+from ray_static import RayCluster
+
+
+def schema() -> dict[str, Any]:
+    raw = ComponentProvider([RayCluster], "ray-static").schema
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def test_component_inputs_and_outputs_are_pinned() -> None:
+    s = schema()
+    resource = s["resources"]["ray-static:index:RayCluster"]
+    assert resource["isComponent"] is True
+    inputs = resource["inputProperties"]
+    assert {k: v.get("type") or v.get("$ref") for k, v in inputs.items()} == {
+        "workers": "integer",
+        "image": "string",
+        "rayVersion": "string",
+        "imagePullPolicy": "string",
+        "namespace": "string",
+        "createNamespace": "boolean",
+        "headResources": "#/types/ray-static:index:ResourcesArgs",
+        "headRayCpus": "integer",
+        "workerResources": "#/types/ray-static:index:ResourcesArgs",
+        "workerGroups": "array",
+        "nodeSelector": "object",
+        "tolerations": "array",
+        "affinity": "object",
+        "imagePullSecrets": "array",
+        "env": "object",
+        "podAnnotations": "object",
+        "serviceAccount": "string",
+        "serviceType": "string",
+        "auth": "boolean",
+        "authToken": "string",
+        "networkPolicy": "boolean",
+        "allowedClientNamespaces": "array",
+        "allowedClientPodLabels": "object",
+        "allowUnauthenticatedExposure": "boolean",
+    }
+    assert resource["requiredInputs"] == []
+    assert all(v.get("description") for v in inputs.values())
+    assert inputs["workerGroups"]["items"]["$ref"] == "#/types/ray-static:index:WorkerGroupArgs"
+    assert inputs["affinity"]["additionalProperties"]["$ref"] == "pulumi.json#/Any"
+    # authToken accepts an Output (a secret from config); the rest are plain values.
+    assert "plain" not in inputs["authToken"] and inputs["workers"].get("plain") is True
+
+    assert {k: v["type"] for k, v in resource["properties"].items()} == {
+        "namespace": "string",
+        "headServiceName": "string",
+        "gcsAddress": "string",
+        "clientAddress": "string",
+        "dashboardUrl": "string",
+        "authToken": "string",
+    }
+    assert sorted(resource["required"]) == [
+        "clientAddress",
+        "dashboardUrl",
+        "gcsAddress",
+        "headServiceName",
+        "namespace",
+    ]
+
+
+def test_nested_types_are_pinned() -> None:
+    types = schema()["types"]
+    assert sorted(types) == [
+        "ray-static:index:ResourcesArgs",
+        "ray-static:index:TolerationArgs",
+        "ray-static:index:WorkerGroupArgs",
+    ]
+    props = {name: sorted(t["properties"]) for name, t in types.items()}
+    assert props == {
+        "ray-static:index:ResourcesArgs": ["cpu", "cpuRequest", "gpus", "memory", "memoryRequest"],
+        "ray-static:index:TolerationArgs": ["effect", "key", "operator", "tolerationSeconds", "value"],
+        "ray-static:index:WorkerGroupArgs": ["name", "nodeSelector", "replicas", "resources", "tolerations"],
+    }
+    for t in types.values():
+        assert all(p.get("description") for p in t["properties"].values())
