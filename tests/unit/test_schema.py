@@ -10,6 +10,7 @@ from ray_static import RayCluster
 
 def schema() -> dict[str, Any]:
     raw = ComponentProvider([RayCluster], "ray-static").schema
+    assert raw is not None
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
