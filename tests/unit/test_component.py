@@ -566,18 +566,25 @@ def test_two_clusters_in_one_namespace_do_not_collide() -> None:
     }
 
 
-def test_an_explicit_provider_reaches_every_child() -> None:
+@pytest.mark.parametrize("option", ["providers", "provider"])
+def test_an_explicit_provider_reaches_every_child(option: str) -> None:
     def program() -> None:
         provider = k8s.Provider("other-cluster", namespace="ignored")
-        RayCluster("ray", {}, pulumi.ResourceOptions(providers={"kubernetes": provider}))
+        opts = (
+            pulumi.ResourceOptions(providers={"kubernetes": provider})
+            if option == "providers"
+            else pulumi.ResourceOptions(provider=provider)
+        )
+        RayCluster("ray", {}, opts)
 
     run = run_programs(program)
     provider = find(run.resources, "pulumi:providers:kubernetes", "other-cluster")
     kube = [r for r in run.resources if r.type.startswith("kubernetes:")]
     assert len(kube) == 7
     for r in kube:
-        assert r.provider is not None and r.provider.startswith(provider.urn), r.name
-    assert len(find_all(run.resources, "pulumi:providers:kubernetes")) == 1
+        assert r.provider is not None and r.provider.startswith(provider.urn + "::"), r.name
+    # The component never builds a provider of its own.
+    assert [r.name for r in run.resources if r.type.startswith("pulumi:providers:")] == ["other-cluster"]
 
 
 # --- updates -------------------------------------------------------------------------------------
