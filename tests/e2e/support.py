@@ -31,8 +31,8 @@ def toolchain_env() -> dict[str, str]:
         [str(REPO / "scripts" / "toolchain.sh"), "env"], check=True, capture_output=True, text=True
     ).stdout
     env = dict(os.environ)
-    for line in out.splitlines():
-        line = line.strip()
+    for raw in out.splitlines():
+        line = raw.strip()
         if not line.startswith("export ") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
@@ -40,7 +40,11 @@ def toolchain_env() -> dict[str, str]:
         env[key] = value.replace("$PATH", os.environ.get("PATH", "")).replace(
             "${PATH}", os.environ.get("PATH", "")
         )
-    missing = [b for b in ("pulumi", "pulumi-resource-kubernetes", "kubectl") if not shutil.which(b, path=env["PATH"])]
+    missing = [
+        b
+        for b in ("pulumi", "pulumi-resource-kubernetes", "kubectl")
+        if not shutil.which(b, path=env["PATH"])
+    ]
     if missing:
         raise RuntimeError(
             f"toolchain binaries {missing} are not built; run `scripts/toolchain.sh build` first"
@@ -56,7 +60,9 @@ class Cluster:
     kubeconfig: Path
     env: dict[str, str]
 
-    def kubectl(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Runs kubectl against this cluster and returns the completed process."""
         return subprocess.run(
             ["kubectl", "--kubeconfig", str(self.kubeconfig), *args],
@@ -85,7 +91,9 @@ class Cluster:
         """Pods that are Running and Ready."""
         return [p for p in self.pods(namespace, selector) if is_ready(p)]
 
-    def wait_ready(self, namespace: str, selector: str, count: int, timeout: float = 120) -> list[dict[str, Any]]:
+    def wait_ready(
+        self, namespace: str, selector: str, count: int, timeout: float = 120
+    ) -> list[dict[str, Any]]:
         """Waits until exactly `count` pods match and all are Running/Ready; returns them."""
         deadline = time.monotonic() + timeout
         pods: list[dict[str, Any]] = []
@@ -109,7 +117,7 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
 def local_cluster(name: str, workdir: Path, env: dict[str, str]) -> Iterator[Cluster]:
     """Starts a fresh control plane named `name`, yields it, and always deletes it."""
     kubeconfig = workdir / "kubeconfig"
-    cenv = {**env, "RAY_STATIC_CLUSTER_NAME": name, "RAY_STATIC_KUBECONFIG": str(kubeconfig)}
+    cenv = {**env, "RAY_STATIC_CLUSTER": name, "RAY_STATIC_KUBECONFIG": str(kubeconfig)}
     script = str(REPO / "scripts" / "cluster.sh")
     subprocess.run([script, "up"], env=cenv, check=True)
     try:
@@ -129,7 +137,9 @@ def make_project(dest: Path, program: Path | None = None) -> Path:
             else:
                 shutil.copy2(src, dest / item)
     else:
-        shutil.copytree(program, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+        shutil.copytree(
+            program, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "venv")
+        )
     venv = dest / "venv"
     if not venv.exists():
         venv.symlink_to(REPO / "venv")

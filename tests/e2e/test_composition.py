@@ -34,7 +34,9 @@ def test_two_clusters_in_one_namespace_deploy_side_by_side(two_clusters: Stack, 
     for name in ("alpha", "beta"):
         endpoints = cluster.get("endpoints", f"{name}-head", "-n", "pair")
         ips = {a["ip"] for subset in endpoints["subsets"] for a in subset["addresses"]}
-        head_ips = {p["status"]["podIP"] for p in cluster.pods("pair", f"ray.io/cluster={name},ray.io/node-type=head")}
+        head_ips = {
+            p["status"]["podIP"] for p in cluster.pods("pair", f"ray.io/cluster={name},ray.io/node-type=head")
+        }
         assert ips == head_ips
     outputs = two_clusters.outputs()
     assert outputs["alpha_gcs_address"] == "alpha-head.pair.svc.cluster.local:6379"

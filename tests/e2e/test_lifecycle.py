@@ -82,7 +82,9 @@ def test_scaling_is_one_in_place_update(stack: Stack, cluster: Cluster) -> None:
     assert set((worker_step.detailed_diff or {}).keys()) == {"spec.replicas"}, worker_step.detailed_diff
 
     changes = stack.up().summary.resource_changes or {}
-    assert changes.get("update") == 1 and set(changes) <= {"update", "same"}, changes
+    # OpType is a str enum: the engine's "update"/"same" keys compare equal to its members.
+    assert changes.get(auto.OpType.UPDATE) == 1, changes
+    assert set(changes) <= {auto.OpType.UPDATE, auto.OpType.SAME}, changes
     cluster.wait_ready(NAMESPACE, WORKERS, 4)
     # Scaling the workers never touches the head.
     assert cluster.pods(NAMESPACE, HEAD)[0]["metadata"]["uid"] == head_uid

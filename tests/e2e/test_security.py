@@ -37,7 +37,16 @@ def test_non_compliant_pod_is_rejected(stack: Stack, cluster: Cluster) -> None:
     # A pod with no securityContext runs as root with default capabilities: `restricted` must refuse it,
     # which proves the label is enforced and not decorative.
     result = cluster.kubectl(
-        "run", "intruder", "-n", NAMESPACE, "--image=busybox", "--restart=Never", "--", "sleep", "1", check=False
+        "run",
+        "intruder",
+        "-n",
+        NAMESPACE,
+        "--image=busybox",
+        "--restart=Never",
+        "--",
+        "sleep",
+        "1",
+        check=False,
     )
     assert result.returncode != 0
     assert "violates PodSecurity" in result.stderr and "restricted" in result.stderr, result.stderr
@@ -67,7 +76,8 @@ def test_network_policy_admits_only_the_cluster_and_allowed_clients(stack: Stack
     peers = [peer for rule in spec["ingress"] for peer in rule.get("from", [])]
     assert any(p.get("podSelector", {}).get("matchLabels", {}).get("ray.io/cluster") == "ray" for p in peers)
     assert any(
-        p.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "ml-clients"
+        p.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        == "ml-clients"
         for p in peers
     )
     # Every rule lists exact ports: no rule opens the whole pod.
