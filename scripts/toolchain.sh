@@ -325,8 +325,7 @@ const userActionableExitCode = 32
 func main() {
 	flag.String("root", "", "project root (ignored; the engine sends it per request)")
 	flag.String("tracing", "", "tracing endpoint (ignored)")
-	flag.Bool("logtostderr", false, "log to stderr")
-	flag.Int("v", 0, "log verbosity")
+	// -logtostderr and -v (which the engine passes when verbose) are glog's, registered by the logging package.
 	flag.Parse()
 	logging.InitLogging(false, 0, false)
 	args := flag.Args()
@@ -796,15 +795,31 @@ cmd_build() {
   command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
   log "cache: $TOOLCHAIN_DIR ($(go version))"
   for p in "${pieces[@]}"; do build_one "$p"; done
+  link_bundled_language_host
   log "summary (total $(elapsed)):"
   for p in "${pieces[@]}"; do
     printf '[toolchain]   %-20s v%-10s %5ss  %s\n' "$p" "$(piece_version "$p")" "${PIECE_SECONDS[$p]}" "${PIECE_RESULT[$p]}" >&2
   done
 }
 
+# The engine treats the python language host as "bundled": it expects it beside the `pulumi` binary and
+# warns ("using pulumi-language-python from $PATH") on every run when it is found elsewhere. So the pulumi
+# piece gets symlinks to the host and its exec script, and comes first on PATH (see cmd_env). The host
+# resolves its own real path to find pulumi-language-python-exec, so the symlinks are enough.
+link_bundled_language_host() {
+  piece_is_built pulumi && piece_is_built language-python || return 0
+  local f
+  for f in $(piece_binaries language-python); do
+    ln -sfn "$(piece_dir language-python)/$f" "$(piece_dir pulumi)/$f"
+  done
+}
+
+# PATH order: pulumi first, so the bundled-host symlinks above are what PATH finds.
+PATH_ORDER=(pulumi language-python kubernetes-provider kubernetes etcd kwok)
+
 cmd_env() {
   local path_prefix="" p
-  for p in "${ALL_PIECES[@]}"; do
+  for p in "${PATH_ORDER[@]}"; do
     if piece_is_built "$p"; then
       path_prefix+="$(piece_dir "$p"):"
     else
