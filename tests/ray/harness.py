@@ -469,6 +469,16 @@ class PodRuntime:
             time.sleep(0.05)
         raise RuntimeError(f"{self.name}/{c.spec.name}: no process inside the container")
 
+    def processes(self, name: str | None = None) -> list[str]:
+        """Command lines of every process in the container (its PID 1 and all descendants)."""
+        todo, found = [self.main_pid(name)], []
+        while todo:
+            pid = todo.pop()
+            with contextlib.suppress(OSError):
+                found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip())
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return found
+
     def kill(self, name: str | None = None, sig: int = signal.SIGKILL) -> None:
         """Signal the container's main process (SIGKILL: it and everything in the container die)."""
         pid = self.main_pid(name)
@@ -481,8 +491,8 @@ class PodRuntime:
         """`kubectl exec`: run argv inside the container (its namespaces, user and env)."""
         c = self.container(name)
         wrapped = [
-            "nsenter", "-t", str(self.main_pid(name)), "-m", "-u", "-p", "-n",
-            f"--wd={c.spec.working_dir or IMAGE_HOME}",
+            # -w: the container's working directory, as the runtime's exec uses.
+            "nsenter", "-t", str(self.main_pid(name)), "-m", "-u", "-p", "-n", "-w",
             *self._privileges(c.spec), *map_image_command(argv),
         ]  # fmt: skip
         return run(wrapped, check=False, timeout=timeout, env=c.env)
@@ -603,7 +613,14 @@ class Harness:
                 pod.stop()
         if hasattr(self, "network"):
             self.network.destroy()
-        _remove_state_dir(self.root)
+        if os.environ.get("RAY_HARNESS_KEEP"):
+            # Debugging: keep logs and /tmp/ray of every container (processes and namespaces still go).
+            for mount in sorted(_mounts_under(self.root), key=len, reverse=True):
+                run(["umount", "-l", mount], check=False)
+            (self.root / "owner").unlink(missing_ok=True)
+            log(f"kept {self.root} (RAY_HARNESS_KEEP); `python -m tests.ray.harness --cleanup` removes it")
+        else:
+            _remove_state_dir(self.root)
         atexit.unregister(self.close)
 
 

@@ -36,6 +36,17 @@ _SUFFIXES = {
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
 
 
+def plain(value: Any) -> Any:
+    """A rendered manifest with whole floats made ints (the mock engine turns every number into a float)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def parse_quantity(value: str | int | float) -> Decimal:
     """A Kubernetes resource quantity ("500m", "2Gi", "1e3", 4) as an exact number."""
     if isinstance(value, int | float):
