@@ -45,6 +45,21 @@ NODE_PARAMS=(
 )
 
 log() { echo "[cluster] $*" >&2; }
+# kwokctl starts the control-plane processes, which would inherit the lock's fd 9 and hold the lock
+# for their whole life: close it for every kwokctl call.
+# Its JSON log lines are shortened to "kwokctl: <msg> [err]" (other lines pass through unchanged).
+kwokctl() {
+  command kwokctl "$@" 9>&- 2>&1 | sed -E 's/^\{.*"msg":"([^"]*)".*"err":"([^"]*)".*$/kwokctl: \1: \2/; s/^\{.*"msg":"([^"]*)".*$/kwokctl: \1/' >&2
+}
+# `delete cluster --kubeconfig ""` fails ("empty path"); a path that does not exist means "no context to remove".
+NO_KUBECONFIG="$KWOK_WORKDIR/no-such-kubeconfig"
+
+# Serialize concurrent `up`/`down` of the same cluster (parallel tests, scripts/run).
+lock_cluster() {
+  mkdir -p "$KWOK_WORKDIR"
+  exec 9>"$KWOK_WORKDIR/$CLUSTER_NAME.lock"
+  flock -w 600 9 || die "another scripts/cluster.sh held $KWOK_WORKDIR/$CLUSTER_NAME.lock for 600s"
+}
 die() { log "ERROR: $*"; exit 1; }
 
 # Binaries come from the toolchain cache; build whatever is missing (a no-op taking well under a
@@ -96,13 +111,13 @@ create_cluster() {
     --kube-controller-manager-binary "$(command -v kube-controller-manager)" \
     --kube-scheduler-binary "$(command -v kube-scheduler)" \
     --kwok-controller-binary "$(command -v kwok)" \
-    --kubeconfig "" --wait 3m >&2
+    --kubeconfig "" --wait 3m
 }
 
 scale_nodes() {
   local args=() p
   for p in "${NODE_PARAMS[@]}"; do args+=(--param "$p"); done
-  kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODES" "${args[@]}" >&2
+  kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODES" "${args[@]}"
 }
 
 wait_ready() {
@@ -127,10 +142,7 @@ wait_ready() {
 
 cmd_up() {
   load_toolchain
-  mkdir -p "$KWOK_WORKDIR"
-  # Serialize concurrent `up`/`down` of the same cluster (parallel tests, scripts/run).
-  exec 9>"$KWOK_WORKDIR/$CLUSTER_NAME.lock"
-  flock 9
+  lock_cluster
   if [[ -d "$CLUSTER_DIR" ]]; then
     if [[ -s "$CLUSTER_DIR/kubeconfig.yaml" ]]; then write_kubeconfig; fi
     if apiserver_answers; then
@@ -140,11 +152,11 @@ cmd_up() {
     fi
     # Workdir exists but processes are gone (e.g. the machine restarted): try a restart first.
     log "cluster '$CLUSTER_NAME' exists but does not answer: restarting it"
-    if kwokctl start cluster --name "$CLUSTER_NAME" --wait 2m >&2 && { write_kubeconfig; apiserver_answers; }; then
+    if kwokctl start cluster --name "$CLUSTER_NAME" --wait 2m && { write_kubeconfig; apiserver_answers; }; then
       :
     else
       log "restart failed: recreating cluster '$CLUSTER_NAME'"
-      kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "" >&2 || rm -rf "$CLUSTER_DIR"
+      kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "$NO_KUBECONFIG" || rm -rf "$CLUSTER_DIR"
       create_cluster
     fi
   else
@@ -159,12 +171,10 @@ cmd_up() {
 
 cmd_down() {
   load_toolchain
-  mkdir -p "$KWOK_WORKDIR"
-  exec 9>"$KWOK_WORKDIR/$CLUSTER_NAME.lock"
-  flock 9
+  lock_cluster
   if [[ -d "$CLUSTER_DIR" ]]; then
     log "deleting cluster '$CLUSTER_NAME'"
-    kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "" >&2
+    kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "$NO_KUBECONFIG"
   else
     log "cluster '$CLUSTER_NAME' does not exist"
   fi

@@ -792,8 +792,15 @@ cmd_build() {
     echo "$blog" >"$LOG_DIR/latest-build-log"
     return 0
   fi
-  command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-  log "cache: $TOOLCHAIN_DIR ($(go version))"
+  local missing=()
+  for p in "${pieces[@]}"; do piece_is_built "$p" || missing+=("$p"); done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    link_bundled_language_host
+    log "all built (${pieces[*]}) in $TOOLCHAIN_DIR"
+    return 0
+  fi
+  command -v go >/dev/null || { log "go is not on PATH (needed to build: ${missing[*]})"; exit 1; }
+  log "cache: $TOOLCHAIN_DIR ($(go version)); to build: ${missing[*]}"
   for p in "${pieces[@]}"; do build_one "$p"; done
   link_bundled_language_host
   log "summary (total $(elapsed)):"
