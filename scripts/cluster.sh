@@ -196,10 +196,15 @@ cmd_status() {
   return 1
 }
 
-case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  kubeconfig-path) echo "$KUBECONFIG_PATH" ;;
-  *) echo "usage: $0 up|down|status|kubeconfig-path" >&2; exit 2 ;;
-esac
+# Run from a function and exit on the same line: bash reads scripts lazily, so editing this file while a
+# (background) build runs would otherwise make it execute garbage after the current command.
+main() {
+  case "${1:-}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    kubeconfig-path) echo "$KUBECONFIG_PATH" ;;
+    *) echo "usage: $0 up|down|status|kubeconfig-path" >&2; exit 2 ;;
+  esac
+}
+main "$@"; exit $?

@@ -854,10 +854,15 @@ cmd_status() {
   done
 }
 
-case "${1:-}" in
-  build) shift; cmd_build "$@" ;;
-  env) cmd_env ;;
-  status) cmd_status ;;
-  pieces) echo "${ALL_PIECES[*]}" ;;
-  *) echo "usage: $0 build [--background] [piece...] | env | status | pieces" >&2; exit 2 ;;
-esac
+# Run from a function and exit on the same line: bash reads scripts lazily, so editing this file while a
+# (background) build runs would otherwise make it execute garbage after the current command.
+main() {
+  case "${1:-}" in
+    build) shift; cmd_build "$@" ;;
+    env) cmd_env ;;
+    status) cmd_status ;;
+    pieces) echo "${ALL_PIECES[*]}" ;;
+    *) echo "usage: $0 build [--background] [piece...] | env | status | pieces" >&2; exit 2 ;;
+  esac
+}
+main "$@"; exit $?
