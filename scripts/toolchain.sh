@@ -638,11 +638,21 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 	if err := tc.InstallDependencies(ctx, dir, req.UseLanguageVersionTools, true, stdout, stderr); err != nil {
 		return err
 	}
-	return tc.InstallPackage(ctx, dir, req.UseLanguageVersionTools, true, stdout, stderr)
+	// A plugin that is itself a Python package (pyproject.toml/setup.py) is installed into its venv too;
+	// a plain program is not a package (pip would fail: "not installable").
+	if req.IsPlugin && (fileExists(filepath.Join(dir, "pyproject.toml")) || fileExists(filepath.Join(dir, "setup.py"))) {
+		return tc.InstallPackage(ctx, dir, req.UseLanguageVersionTools, true, stdout, stderr)
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	tc, _, err := resolve(req.GetInfo())
+	tc, opts, err := resolve(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -653,7 +663,11 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 	return &pulumirpc.AboutResponse{
 		Executable: about.PythonExecutable,
 		Version:    about.PythonVersion.String(),
-		Metadata:   map[string]string{"toolchain": fmt.Sprintf("%T", tc), "host": "ray-static"},
+		Metadata: map[string]string{
+			"toolchain":  toolchain.Name(opts.Toolchain),
+			"virtualenv": opts.Virtualenv,
+			"host":       "ray-static build (upstream host module not served by the proxy)",
+		},
 	}, nil
 }
 
