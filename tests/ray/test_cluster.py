@@ -306,7 +306,9 @@ def test_4_probes_pass_on_healthy_nodes_and_fail_once_ray_is_stopped(bringup: Br
     for pod in cluster.pods:
         pod.hold_restarts.set()  # keep the stopped node down while its probes are checked
         result = pod.exec(["ray", "stop"], timeout=120)
-        assert result.returncode == 0, result.stdout + result.stderr
+        # Once Ray's processes are gone `ray start --block` (the container's PID 1) exits, and the container
+        # with everything in it, this `ray stop` included, is killed: as with `kubectl exec`.
+        assert result.returncode in (0, -9), result.stdout[-2000:] + result.stderr[-2000:]
     for pod, container, kind in probed:
         detail = wait_for(
             f"{pod.name} {kind} probe failing",
