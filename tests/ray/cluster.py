@@ -208,18 +208,22 @@ class LocalCluster:
     def alive_nodes(self) -> list[dict[str, Any]]:
         return [n for n in self.nodes() if n.get("state") == "ALIVE"]
 
-    def wait_alive(self, count: int, timeout: float, what: str = "") -> list[dict[str, Any]]:
-        """Wait until exactly the head and every worker pod are ALIVE nodes, by IP."""
-        want = {p.ip for p in self.pods}
+    def complete(self, exclude: Mapping[str, str] | None = None) -> list[dict[str, Any]] | None:
+        """The ALIVE nodes if they are exactly this cluster's pods (by IP), none of them with a node ID
+        from `exclude` (IP -> node ID of an earlier cluster); else None."""
+        alive = self.alive_nodes()
+        if {n["node_ip"] for n in alive} != {p.ip for p in self.pods}:
+            return None
+        if exclude and any(exclude.get(n["node_ip"]) == n["node_id"] for n in alive):
+            return None
+        return alive
+
+    def wait_alive(
+        self, timeout: float, exclude: Mapping[str, str] | None = None, what: str = ""
+    ) -> list[dict[str, Any]]:
+        """Wait until the head and every worker pod are ALIVE Ray nodes (see `complete`)."""
         try:
-            return wait_for(
-                what or f"{count} alive Ray nodes",
-                lambda: (lambda alive: alive if {n["node_ip"] for n in alive} == want else None)(
-                    self.alive_nodes()
-                ),
-                timeout,
-                interval=2.0,
-            )
+            return wait_for(what or "head and workers ALIVE", lambda: self.complete(exclude), timeout, 2.0)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.describe()}") from None
 

@@ -713,7 +713,7 @@ def sweep(stale_only: bool = False) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.ray.harness", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.ray.harness", description="Ray pod harness")
     parser.add_argument(
         "--cleanup", action="store_true", help="remove everything any harness run left behind"
     )
