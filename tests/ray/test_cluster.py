@@ -273,7 +273,7 @@ def test_6_head_restart_workers_end_up_in_the_new_cluster(bringup: Bringup) -> N
         behaviour.append(
             f"{w.name}: main container restarts {restarts_before[w.name]}->{main.restarts}, exits {codes}"
         )
-        # Kubernetes restarts a worker at most once here (it exits, first restart is immediate): no crash loop.
+        # Kubernetes restarts each worker at most once here (first restart is immediate): no crash loop.
         assert main.restarts - restarts_before[w.name] <= 1, cluster.describe()
     note(f"head restart: all workers back in the new cluster after {elapsed:.1f}s; " + "; ".join(behaviour))
     assert elapsed < REJOIN_TIMEOUT
