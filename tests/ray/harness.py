@@ -469,6 +469,12 @@ class PodRuntime:
             time.sleep(0.05)
         raise RuntimeError(f"{self.name}/{c.spec.name}: no process inside the container")
 
+    def credentials(self, name: str | None = None) -> tuple[int, int]:
+        """(uid, gid) the container's main process runs as."""
+        status = Path(f"/proc/{self.main_pid(name)}/status").read_text().splitlines()
+        fields = {line.split(":")[0]: line.split()[1] for line in status if line.startswith(("Uid:", "Gid:"))}
+        return int(fields["Uid"]), int(fields["Gid"])
+
     def processes(self, name: str | None = None) -> list[str]:
         """Command lines of every process in the container (its PID 1 and all descendants)."""
         todo, found = [self.main_pid(name)], []

@@ -97,6 +97,10 @@ def test_1_workers_wait_in_init_until_the_head_is_up_then_join_without_restarts(
         # Joined: init exited 0 exactly once, the main container started exactly once and runs.
         assert snap["init_exit_codes"] == [0], (name, snap)
         assert snap["main_attempts"] == 1 and snap["main_running"], (name, snap)
+    for pod in bringup.cluster.pods:
+        # The harness ran them as the rendered non-root user, as the restricted namespace requires.
+        spec = pod.container().spec
+        assert pod.credentials() == (spec.run_as_user, spec.run_as_group) != (0, 0), pod.name
 
 
 def test_2_alive_nodes_and_resources_match_the_pod_resources(bringup: Bringup) -> None:
