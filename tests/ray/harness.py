@@ -547,14 +547,15 @@ class PodRuntime:
         return c.spec.ports[str(port)]
 
     def listening(self) -> list[tuple[str, int, str]]:
-        """(address, port, process names) of every TCP listener in the pod's network namespace."""
+        """(address, port, `ss` users) of every TCP listener in the pod's network namespace (IPv4-mapped
+        addresses given as IPv4)."""
         out = run(["ip", "netns", "exec", self.ns, "ss", "-Hltnp"]).stdout
         sockets = []
         for line in out.splitlines():
             parts = line.split()
             addr, _, port = parts[3].rpartition(":")
             users = parts[5] if len(parts) > 5 else ""
-            sockets.append((addr.strip("[]"), int(port), users))
+            sockets.append((addr.strip("[]").removeprefix("::ffff:"), int(port), users))
         return sockets
 
     def describe(self, tail: int = 40) -> str:
