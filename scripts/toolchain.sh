@@ -83,6 +83,7 @@ piece_is_built() {
 
 # Location of a module in the module cache (downloading it if needed): go mod download -json <mod>@<ver>.
 module_field() { # module@version field
+  echo "+ go mod download -json $1" >>"$LOG_DIR/$CURRENT_PIECE-$(piece_version "$CURRENT_PIECE").log"
   go mod download -json "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); e=d.get("Error"); print(d[sys.argv[1]]) if not e else sys.exit("go mod download %s: %s" % (d["Path"], e))' "$2"
 }
 
@@ -118,15 +119,15 @@ CURRENT_PIECE=""
 run_go() { # workdir cmd...
   local workdir="$1"; shift
   local logf="$LOG_DIR/$CURRENT_PIECE-$(piece_version "$CURRENT_PIECE").log"
-  local timef="$logf.time"
-  {
-    echo "+ (cd $workdir && GOFLAGS='$GOFLAGS' CGO_ENABLED=$CGO_ENABLED $*)"
-  } >>"$logf"
+  local timef="$logf.time" shown
+  # The command as one copy-pasteable line (arguments shell-quoted).
+  shown="(cd $(printf '%q' "$workdir") && GOFLAGS='$GOFLAGS' CGO_ENABLED=$CGO_ENABLED$(printf ' %q' "$@"))"
+  echo "+ $shown" >>"$logf"
   local timer=()
   [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -v -o "$timef")
   if ! (cd "$workdir" && "${timer[@]}" "$@") >>"$logf" 2>&1; then
     log "FAILED: $CURRENT_PIECE $(piece_version "$CURRENT_PIECE") (elapsed $(elapsed))"
-    log "  command: (cd $workdir && GOFLAGS='$GOFLAGS' CGO_ENABLED=$CGO_ENABLED $*)"
+    log "  command: $shown"
     log "  log:     $logf"
     log "  last lines of the go output:"
     grep -v '^\s*\(Command being timed\|User time\|System time\|Percent of CPU\|Elapsed\|Average\|Maximum resident\|Major\|Minor\|Voluntary\|Involuntary\|Swaps\|File system\|Socket\|Signals\|Page size\|Exit status\)' "$logf" | tail -n 25 | sed 's/^/    /' >&2
@@ -135,7 +136,7 @@ run_go() { # workdir cmd...
   if [[ -f "$timef" ]]; then
     local rss
     rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}' "$timef")
-    [[ -n "$rss" ]] && echo "peak RSS of [$*]: $((rss / 1024)) MiB" >>"$logf"
+    [[ -n "$rss" ]] && echo "peak RSS: $((rss / 1024)) MiB" >>"$logf"
     PEAK_RSS_KB=$(( rss > PEAK_RSS_KB ? rss : PEAK_RSS_KB ))
   fi
 }
