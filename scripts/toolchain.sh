@@ -8,7 +8,7 @@
 #   scripts/toolchain.sh status                            list pieces and whether they are built
 #   scripts/toolchain.sh pieces                            list piece names
 #
-# Pieces: language-python kwok etcd kubernetes pulumi kubernetes-provider
+# Pieces: language-python kwok etcd kubernetes pulumi kubernetes-provider language-yaml
 # Layout: ${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}/toolchain/<piece>-<version>/  (binaries + .built stamp)
 #         .../toolchain/.build/<piece>-<version>/  generated wrapper module (go.mod + local main packages)
 #         .../toolchain/logs/<piece>-<version>.log  full go output of the last build of that piece
@@ -25,7 +25,7 @@ TOOLCHAIN_DIR="$CACHE_ROOT/toolchain"
 BUILD_ROOT="$TOOLCHAIN_DIR/.build"
 LOG_DIR="$TOOLCHAIN_DIR/logs"
 
-ALL_PIECES=(language-python kwok etcd kubernetes pulumi kubernetes-provider)
+ALL_PIECES=(language-python kwok etcd kubernetes pulumi kubernetes-provider language-yaml)
 
 # Why these Go settings:
 # - GOFLAGS=-mod=mod: wrapper modules start with only the top-level requirement; go resolves the rest.
@@ -51,6 +51,7 @@ piece_version() {
   case "$1" in
     language-python | pulumi) echo "$PULUMI_VERSION" ;;
     kubernetes-provider) echo "$PULUMI_K8S_PROVIDER_VERSION" ;;
+    language-yaml) echo "$PULUMI_YAML_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;;
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
@@ -60,7 +61,8 @@ piece_version() {
 
 piece_binaries() {
   case "$1" in
-    language-python) echo "pulumi-language-python pulumi-language-python-exec" ;;
+    language-python) echo "pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python" ;;
+    language-yaml) echo "pulumi-language-yaml" ;;
     pulumi) echo "pulumi" ;;
     kubernetes-provider) echo "pulumi-resource-kubernetes" ;;
     etcd) echo "etcd" ;;
@@ -187,7 +189,29 @@ build_language_python() {
     -o "$out/pulumi-language-python" .
   sdkdir="$(module_field "github.com/pulumi/pulumi/sdk/v3@$v" Dir)"
   install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
+  # Python dynamic providers (ray_static's generated auth token) run as this resource plugin.
+  install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$out/pulumi-resource-pulumi-python"
   install_piece language-python "$out"
+}
+
+# YAML language host (programs with `runtime: yaml`, e.g. examples/yaml). pulumi-yaml is tagged; it is built
+# against the pkg/v3 and sdk/v3 its go.mod asks for (raising them to the CLI's tag does not compile: the
+# plugin API changed), from a wrapper that repeats that pkg/v3's remote replaces, as build_pulumi does. The
+# host talks to the CLI over the versioned gRPC protocol only, so an older pkg inside it is fine.
+build_language_yaml() {
+  local v="v$PULUMI_YAML_VERSION" w out gomod pkgv
+  w="$(new_wrapper language-yaml)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/pulumi-language-yaml >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "github.com/pulumi/pulumi-yaml@$v")
+  gomod="$(module_field "github.com/pulumi/pulumi-yaml@$v" GoMod)"
+  pkgv="$(go mod edit -json "$gomod" | python3 -c 'import json,sys; print(next(r["Version"] for r in json.load(sys.stdin)["Require"] if r["Path"] == "github.com/pulumi/pulumi/pkg/v3"))')"
+  copy_remote_replaces "$gomod" "$w"
+  copy_remote_replaces "$(module_field "github.com/pulumi/pulumi/pkg/v3@$pkgv" GoMod)" "$w"
+  log "language-yaml: pulumi-yaml $v with pkg/v3 and sdk/v3 $pkgv"
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$v" \
+    -o "$out/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+  install_piece language-yaml "$out"
 }
 
 # pulumi-resource-kubernetes. Its main.go embeds schema-embed.json and terraform-mapping-embed.json, which
@@ -829,15 +853,19 @@ cmd_build() {
 # piece gets symlinks to the host and its exec script, and comes first on PATH (see cmd_env). The host
 # resolves its own real path to find pulumi-language-python-exec, so the symlinks are enough.
 link_bundled_language_host() {
-  piece_is_built pulumi && piece_is_built language-python || return 0
-  local f
-  for f in $(piece_binaries language-python); do
-    ln -sfn "$(piece_dir language-python)/$f" "$(piece_dir pulumi)/$f"
+  piece_is_built pulumi || return 0
+  local f lang
+  # The YAML host and the python dynamic-provider plugin are bundled plugins too (same warning).
+  for lang in language-python language-yaml; do
+    piece_is_built "$lang" || continue
+    for f in $(piece_binaries "$lang"); do
+      ln -sfn "$(piece_dir "$lang")/$f" "$(piece_dir pulumi)/$f"
+    done
   done
 }
 
 # PATH order: pulumi first, so the bundled-host symlinks above are what PATH finds.
-PATH_ORDER=(pulumi language-python kubernetes-provider kubernetes etcd kwok)
+PATH_ORDER=(pulumi language-python language-yaml kubernetes-provider kubernetes etcd kwok)
 
 cmd_env() {
   local path_prefix="" p
