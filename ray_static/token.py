@@ -25,15 +25,31 @@ class TokenProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=False)
 
 
+class ConfiglessPythonProvider(pulumi.ProviderResource):
+    """An explicit `pulumi-python` provider that is given no configuration.
+
+    The engine configures the default `pulumi-python` provider with the whole stack config (so dynamic
+    providers can read it), so every `pulumi config set workers N` would show that provider as an update
+    beside the one real change. The token provider reads no config, so it gets a provider that never changes.
+    """
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pulumi-python", name, {}, opts)
+
+
 class GeneratedToken(dynamic.Resource):
     """A secret token output, stable across updates."""
 
     token: pulumi.Output[str]
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        parent = opts.parent if opts else None
+        provider = ConfiglessPythonProvider(f"{name}-provider", pulumi.ResourceOptions(parent=parent))
         super().__init__(
             TokenProvider(),
             name,
             {"token": None},
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["token"])),
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(provider=provider, additional_secret_outputs=["token"])
+            ),
         )

@@ -151,6 +151,7 @@ class Stack:
     """A Pulumi stack on a `file://` backend, driven through the Automation API."""
 
     stack: auto.Stack
+    backend: Path
     log: list[str] = field(default_factory=list)
 
     def set_config(self, values: Mapping[str, str], secret: bool = False) -> None:
@@ -181,9 +182,15 @@ class Stack:
         """Stack outputs as plain values (secrets revealed)."""
         return {k: v.value for k, v in self.stack.outputs().items()}
 
-    def export(self) -> str:
-        """`pulumi stack export` as text (secrets stay encrypted, as a user would see the file)."""
-        return json.dumps(self.stack.export_stack().deployment)
+    def stored_state(self) -> str:
+        """Every stack state file in the backend, as the bytes on disk hold it.
+
+        (The Automation API's `export_stack` passes `--show-secrets`, so it would reveal secrets.)
+        """
+        files = sorted((self.backend / ".pulumi" / "stacks").rglob(f"{self.stack.name}.json*"))
+        if not files:
+            raise AssertionError(f"no state file for stack {self.stack.name} under {self.backend}")
+        return "".join(f.read_bytes().decode(errors="replace") for f in files)
 
     def destroy(self) -> None:
         """`pulumi destroy --yes`."""
@@ -208,7 +215,7 @@ def open_stack(project_dir: Path, name: str, env: Mapping[str, str], backend: Pa
         work_dir=str(project_dir),
         env_vars=env_vars,
     )
-    return Stack(auto.create_or_select_stack(stack_name=name, work_dir=str(project_dir), opts=opts))
+    return Stack(auto.create_or_select_stack(stack_name=name, work_dir=str(project_dir), opts=opts), backend)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 1.0) -> None:

@@ -56,7 +56,9 @@ def test_generated_token_is_a_secret_and_never_plaintext_in_state(stack: Stack, 
     token = stack.outputs()["auth_token"]
     assert isinstance(token, str) and len(token) >= 32
     assert stack.stack.outputs()["auth_token"].secret
-    assert token not in stack.export()
+    state = stack.stored_state()
+    assert token not in state
+    assert "ciphertext" in state  # the token is recorded, encrypted
     # The Secret in the cluster holds the same token the pods read through secretKeyRef.
     secret = cluster.get("secret", "ray-auth", "-n", NAMESPACE)
     assert secret["data"], "the auth Secret has no data"
@@ -94,10 +96,16 @@ def test_scaling_is_one_in_place_update(stack: Stack, cluster: Cluster) -> None:
     cluster.wait_ready(NAMESPACE, WORKERS, 2)
 
 
+def configured_workers(stack: Stack) -> int:
+    """The worker count the stack is configured with (so a failure upstream does not cascade)."""
+    return int(stack.stack.get_config("workers").value)
+
+
 def test_deleted_pods_come_back(stack: Stack, cluster: Cluster) -> None:
+    workers = configured_workers(stack)
     worker = cluster.pods(NAMESPACE, WORKERS)[0]["metadata"]["name"]
     cluster.kubectl("delete", "pod", worker, "-n", NAMESPACE, "--wait=false")
-    pods = cluster.wait_ready(NAMESPACE, WORKERS, 2)
+    pods = cluster.wait_ready(NAMESPACE, WORKERS, workers)
     assert worker not in {p["metadata"]["name"] for p in pods}
 
     head = cluster.pods(NAMESPACE, HEAD)[0]["metadata"]["name"]
@@ -107,10 +115,11 @@ def test_deleted_pods_come_back(stack: Stack, cluster: Cluster) -> None:
 
     cluster.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--wait=false")
     cluster.wait_ready(NAMESPACE, HEAD, 1)
-    cluster.wait_ready(NAMESPACE, WORKERS, 2)
+    cluster.wait_ready(NAMESPACE, WORKERS, workers)
 
 
 def test_drift_from_kubectl_scale_is_restored(stack: Stack, cluster: Cluster) -> None:
+    workers = configured_workers(stack)
     cluster.kubectl("scale", "deployment", "ray-worker", "-n", NAMESPACE, "--replicas=5")
     cluster.wait_ready(NAMESPACE, WORKERS, 5)
     # Pulumi diffs against its state, so drift made outside it is seen with a refresh; the worker
@@ -119,8 +128,8 @@ def test_drift_from_kubectl_scale_is_restored(stack: Stack, cluster: Cluster) ->
     result = stack.up(refresh=True)
     assert result.summary.result == "succeeded"
     deployment = cluster.get("deployment", "ray-worker", "-n", NAMESPACE)
-    assert deployment["spec"]["replicas"] == 2
-    cluster.wait_ready(NAMESPACE, WORKERS, 2)
+    assert deployment["spec"]["replicas"] == workers
+    cluster.wait_ready(NAMESPACE, WORKERS, workers)
 
 
 def test_bad_config_fails_clearly_and_changes_nothing(stack: Stack, cluster: Cluster) -> None:

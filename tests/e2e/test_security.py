@@ -57,7 +57,7 @@ def test_token_is_in_the_secret_and_never_plaintext_in_state(stack: Stack, clust
     values = {base64.b64decode(v).decode() for v in secret["data"].values()}
     assert TOKEN in values
     assert stack.stack.outputs()["auth_token"].secret
-    assert TOKEN not in stack.export()
+    assert TOKEN not in stack.stored_state()
     # Every Ray container, init containers included, reads the token from that Secret.
     for name in ("ray-head", "ray-worker"):
         pod = cluster.get("deployment", name, "-n", NAMESPACE)["spec"]["template"]["spec"]
