@@ -350,6 +350,11 @@ const userActionableExitCode = 32
 func main() {
 	flag.String("root", "", "project root (ignored; the engine sends it per request)")
 	flag.String("tracing", "", "tracing endpoint (ignored)")
+	// Hosts built on an older pkg/v3 (pulumi-language-yaml loading a python plugin's schema) start us with
+	// the runtime options as flags (-virtualenv=venv ...) instead of sending them in ProgramInfo.
+	for _, name := range []string{"virtualenv", "toolchain", "typechecker"} {
+		flagOptions[name] = flag.String(name, "", "runtime option "+name+", when the request carries none")
+	}
 	// -logtostderr and -v (which the engine passes when verbose) are glog's, registered by the logging package.
 	flag.Parse()
 	logging.InitLogging(false, 0, false)
@@ -376,6 +381,9 @@ func main() {
 	}
 }
 
+// Runtime options given as flags (see main); ProgramInfo.Options take precedence.
+var flagOptions = map[string]*string{}
+
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	engineAddress string
@@ -392,6 +400,11 @@ func pythonOptions(info *pulumirpc.ProgramInfo) (toolchain.PythonOptions, error)
 	raw := map[string]any{}
 	if info.Options != nil {
 		raw = info.Options.AsMap()
+	}
+	for k, v := range flagOptions {
+		if _, ok := raw[k]; !ok && *v != "" {
+			raw[k] = *v
+		}
 	}
 	if v, ok := raw["virtualenv"].(string); ok {
 		opts.Virtualenv = v
