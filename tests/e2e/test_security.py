@@ -58,6 +58,9 @@ def test_token_is_in_the_secret_and_never_plaintext_in_state(stack: Stack, clust
     assert TOKEN in values
     assert stack.stack.outputs()["auth_token"].secret
     assert TOKEN not in stack.stored_state()
+    # `pulumi config set --secret` keeps the given token encrypted in the stack's config file too.
+    config_file = Path(stack.stack.workspace.work_dir) / f"Pulumi.{stack.stack.name}.yaml"
+    assert "authToken" in config_file.read_text() and TOKEN not in config_file.read_text()
     # Every Ray container, init containers included, reads the token from that Secret.
     for name in ("ray-head", "ray-worker"):
         pod = cluster.get("deployment", name, "-n", NAMESPACE)["spec"]["template"]["spec"]
