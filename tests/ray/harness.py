@@ -469,6 +469,21 @@ class PodRuntime:
             time.sleep(0.05)
         raise RuntimeError(f"{self.name}/{c.spec.name}: no process inside the container")
 
+    def host_path(self, path: str, name: str | None = None) -> Path:
+        """Where a path under the container's private /tmp lives on this machine (symlinks resolved as the
+        container would see them)."""
+        base = self.root / self.container(name).spec.name / "tmp"
+        rel = Path(path).relative_to("/tmp")
+        current = base
+        for part in rel.parts:
+            current = current / part
+            if current.is_symlink():
+                target = Path(os.readlink(current))
+                current = (
+                    base / target.relative_to("/tmp") if target.is_absolute() else current.parent / target
+                )
+        return current
+
     def credentials(self, name: str | None = None) -> tuple[int, int]:
         """(uid, gid) the container's main process runs as."""
         status = Path(f"/proc/{self.main_pid(name)}/status").read_text().splitlines()

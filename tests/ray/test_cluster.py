@@ -249,6 +249,9 @@ def test_7_token_auth_refuses_clients_without_the_token(bringup: Bringup) -> Non
         log(f"ray client with {label}: exit {result.returncode}: {result.stderr.strip().splitlines()[-1:]}")
         assert "RESULT" not in result.stdout, f"ray client with {label} got in"
         assert result.returncode != 0
+    # The refusal is the token check, not some other failure to connect.
+    server_log = cluster.head.host_path("/tmp/ray/session_latest/logs/ray_client_server.err").read_text()
+    assert "Authentication required" in server_log, server_log[-2000:]
     assert _result(cluster.ray_client(body)) == 1
 
     result = cluster.client.run(
