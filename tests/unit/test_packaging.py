@@ -1,0 +1,128 @@
+"""Packaging: the wheel pip builds from the repository, the pins around it, and the component plugin."""
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from ray_static import RayCluster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def versions() -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in (REPO / "scripts" / "versions.env").read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def pins(requirements: Path) -> dict[str, str]:
+    """name -> pinned version of every `name==version` line."""
+    out: dict[str, str] = {}
+    for line in requirements.read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            req = Requirement(line.strip())
+            out[req.name] = next(iter(req.specifier)).version
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    """`pip wheel` of a copy of the sources (building in the clone would leave build/ and egg-info)."""
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    shutil.copytree(REPO / "ray_static", src / "ray_static", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (path,) = out.glob("ray_static-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_the_wheel_holds_only_the_component_package_and_its_typed_marker(wheel: zipfile.ZipFile) -> None:
+    files = {n for n in wheel.namelist() if ".dist-info/" not in n}
+    expected = {f"ray_static/{p.name}" for p in (REPO / "ray_static").glob("*.py")} | {"ray_static/py.typed"}
+    assert files == expected  # no top-level __main__.py, provider/, examples/ or tests/
+
+
+def test_the_wheel_metadata_names_version_and_dependency_ranges(wheel: zipfile.ZipFile) -> None:
+    (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    meta = Parser().parsestr(wheel.read(name).decode())
+    assert (meta["Name"], meta["Version"]) == ("ray-static", "0.1.0")
+    assert meta["Requires-Python"] == ">=3.11"
+    assert meta["License-Expression"] == "Apache-2.0"
+    requires = {r.name: r.specifier for r in map(Requirement, meta.get_all("Requires-Dist") or [])}
+    assert set(requires) == {"pulumi", "pulumi-kubernetes"}
+    # Bounded above by the next major version, so a breaking SDK never installs silently.
+    assert not requires["pulumi"].contains("4.0.0")
+    assert not requires["pulumi-kubernetes"].contains("5.0.0")
+
+
+def test_the_pinned_sdks_satisfy_the_package_ranges() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    ranges = {r.name: r.specifier for r in map(Requirement, project["dependencies"])}
+    pinned = pins(REPO / "requirements.txt")
+    for name, spec in ranges.items():
+        assert spec.contains(pinned[name]), (name, pinned[name], str(spec))
+
+
+@pytest.mark.parametrize("requirements", ["provider/requirements.txt", "examples/platform/requirements.txt"])
+def test_consumers_pin_the_kubernetes_sdk_to_the_provider_plugin_in_use(requirements: str) -> None:
+    assert pins(REPO / requirements)["pulumi-kubernetes"] == versions()["PULUMI_K8S_PROVIDER_VERSION"]
+
+
+def test_consumers_install_ray_static_from_the_repository() -> None:
+    assert "-e .." in (REPO / "provider" / "requirements.txt").read_text().splitlines()
+    assert "../.." in (REPO / "examples" / "platform" / "requirements.txt").read_text().splitlines()
+
+
+def test_the_plugin_manifest_runs_python_in_its_own_venv() -> None:
+    manifest = yaml.safe_load((REPO / "provider" / "PulumiPlugin.yaml").read_text())
+    assert manifest["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+
+
+def load_plugin() -> ModuleType:
+    """provider/__main__.py as a module (its `if __name__ == "__main__"` keeps it from serving)."""
+    spec = importlib.util.spec_from_file_location("ray_static_plugin", REPO / "provider" / "__main__.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_plugin_hands_integers_to_the_component_as_int() -> None:
+    plugin = load_plugin()
+    provider = plugin.RayStaticProvider([RayCluster], plugin.NAME)
+    # What the engine sends: every number a float.
+    wire: dict[str, Any] = {
+        "workers": 2.0,
+        "headRayCpus": 0.0,
+        "workerResources": {"cpu": "1", "gpus": 1.0},
+        "workerGroups": [{"name": "gpu", "replicas": 3.0, "tolerations": [{"tolerationSeconds": 30.0}]}],
+    }
+    args = provider.map_inputs(wire, provider._component_defs["RayCluster"])
+    assert args["workers"] == 2 and type(args["workers"]) is int
+    assert type(args["head_ray_cpus"]) is int
+    assert type(args["worker_resources"]["gpus"]) is int
+    group = args["worker_groups"][0]
+    assert (group["replicas"], type(group["replicas"])) == (3, int)
+    assert type(group["tolerations"][0]["toleration_seconds"]) is int
