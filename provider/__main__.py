@@ -14,6 +14,7 @@ from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyTy
 from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster
+from ray_static.token import disable_generation
 
 NAME = "ray-static"
 
@@ -50,4 +51,9 @@ def provider() -> RayStaticProvider:
 
 
 if __name__ == "__main__":
+    # Programs in other languages cannot run the Python dynamic provider that generates the token.
+    disable_generation(
+        "a program in another language cannot run the Python dynamic provider that generates one; "
+        "pass authToken as a secret or set auth to false"
+    )
     main(provider(), sys.argv[1:])

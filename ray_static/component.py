@@ -7,10 +7,11 @@ import pulumi_kubernetes.networking.v1 as networking
 
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
+from ray_static.errors import RayStaticConfigError
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.settings import resolve
-from ray_static.token import GeneratedToken
+from ray_static.token import GeneratedToken, generation_unavailable
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -32,6 +33,9 @@ class RayCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
         settings = resolve(name, args)
+        unavailable = generation_unavailable()
+        if settings.auth and settings.auth_token is None and unavailable:
+            raise RayStaticConfigError("authToken", "no value", f"a secret token here ({unavailable})")
         super().__init__(c.COMPONENT_TYPE, name, None, opts)
 
         child = pulumi.ResourceOptions(parent=self)

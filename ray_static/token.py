@@ -12,6 +12,24 @@ from pulumi import dynamic
 
 TOKEN_BYTES = 32
 
+_generation_unavailable: str | None = None
+
+
+def disable_generation(reason: str) -> None:
+    """Marks this process as one where the token cannot be generated, with the reason to show.
+
+    The component plugin (provider/__main__.py) calls this: when RayCluster serves a YAML or TypeScript
+    program, the engine starts Python dynamic providers with that program's runtime, which has no
+    `pulumi` package (pulumi/pulumi#5455), so a generated token would fail mid-deployment.
+    """
+    global _generation_unavailable  # noqa: PLW0603  # one process-wide fact, set once at start-up
+    _generation_unavailable = reason
+
+
+def generation_unavailable() -> str | None:
+    """Why a token cannot be generated in this process, or None when it can."""
+    return _generation_unavailable
+
 
 class TokenProvider(dynamic.ResourceProvider):
     """Creates a random URL-safe token; nothing to delete remotely."""
