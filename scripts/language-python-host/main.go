@@ -132,11 +132,11 @@ func (h *host) GetPluginInfo(ctx context.Context, _ *pbempty.Empty) (*pulumirpc.
 
 // pluginJSON mirrors the pulumi-plugin.json that provider SDK packages (pulumi_kubernetes, ...) ship.
 type pluginJSON struct {
-	Resource          bool   `json:"resource"`
-	Name              string `json:"name"`
-	Version           string `json:"version"`
-	Server            string `json:"server"`
-	Parameterization  *struct {
+	Resource         bool   `json:"resource"`
+	Name             string `json:"name"`
+	Version          string `json:"version"`
+	Server           string `json:"server"`
+	Parameterization *struct {
 		Name    string `json:"name"`
 		Version string `json:"version"`
 		Value   []byte `json:"value"`
@@ -330,7 +330,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 
 // streamWriter forwards output to the engine over an InstallDependencies stream.
 type streamWriter struct {
-	send   func([]byte) error
+	send func([]byte) error
 }
 
 func (w streamWriter) Write(p []byte) (int, error) {
