@@ -444,7 +444,8 @@ main() {
     env) cmd_env ;;
     status) cmd_status ;;
     pieces) echo "${ALL_PIECES[*]}" ;;
-    *) echo "usage: $0 build [--background] [piece...] | env | status | pieces" >&2; exit 2 ;;
+    dir) piece_version "${2:-}" >/dev/null || { log "unknown piece '${2:-}'"; exit 2; }; piece_dir "$2" ;;
+    *) echo "usage: $0 build [--background] [piece...] | env | status | pieces | dir PIECE" >&2; exit 2 ;;
   esac
 }
 main "$@"; exit $?

@@ -42,7 +42,7 @@ def toolchain_env() -> dict[str, str]:
         )
     missing = [
         b
-        for b in ("pulumi", "pulumi-resource-kubernetes", "kubectl")
+        for b in ("pulumi", "pulumi-language-python", "kubectl", "kwokctl")
         if not shutil.which(b, path=env["PATH"])
     ]
     if missing:
@@ -50,6 +50,20 @@ def toolchain_env() -> dict[str, str]:
             f"toolchain binaries {missing} are not built; run `scripts/toolchain.sh build` first"
         )
     return env
+
+
+def provider_binary() -> Path:
+    """The built pulumi-resource-kubernetes (kept off PATH; `toolchain.sh build` installs it as a plugin)."""
+    piece = subprocess.run(
+        [str(REPO / "scripts" / "toolchain.sh"), "dir", "kubernetes-provider"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    binary = Path(piece) / "pulumi-resource-kubernetes"
+    if not binary.is_file():
+        raise RuntimeError(f"{binary} is not built; run `scripts/toolchain.sh build` first")
+    return binary
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster
-from tests.e2e.support import REPO, Cluster, Stack, open_stack, wait_for
+from tests.e2e.support import REPO, Cluster, Stack, open_stack, provider_binary, wait_for
 
 # What a checkout of ray-static holds for its consumers (the examples point at ../../provider, ../..).
 CHECKOUT_FILES = ("pyproject.toml", "README.md", "ray_static", "provider", "examples")
@@ -72,8 +72,7 @@ def make_pulumi_home(dest: Path, env: Mapping[str, str]) -> dict[str, str]:
     """
     home_env = {k: v for k, v in env.items() if k != "KUBECONFIG"}
     home_env.update(PULUMI_HOME=str(dest), PULUMI_CONFIG_PASSPHRASE="ray-static-e2e")
-    binary = shutil.which("pulumi-resource-kubernetes", path=env["PATH"])
-    assert binary, "pulumi-resource-kubernetes is not on the toolchain PATH"
+    binary = str(provider_binary())
     k8s_version = versions()["PULUMI_K8S_PROVIDER_VERSION"]
     pulumi_cli(["plugin", "install", "resource", "kubernetes", k8s_version, "--file", binary], home_env, dest)
     return home_env
