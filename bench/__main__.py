@@ -81,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _on_signal)
+        # Started in the background (`bench/run &`, nohup), this process inherits SIGINT and SIGQUIT
+        # ignored, and so would every child: the pulumi CLI stops its plugins with SIGINT and, when that is
+        # ignored, waits 5 s before killing each one. Children must get the default dispositions.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
         workdir = Path(tempfile.mkdtemp(prefix="ray-static-bench-"))
         log(f"work directory {workdir}")
         if not ns.keep:
