@@ -348,18 +348,23 @@ class PodRuntime:
         tmp.mkdir(parents=True, exist_ok=True)
         tmp.chmod(0o1777)
         q = shlex.quote
+        keep = self._host_paths(bool(uid))
         lines = [
             "set -eu",
             f"hostname {q(self.name)}",
             # The container runtime's open-files limit, where this machine lets us raise it.
             f"ulimit -Hn {NOFILE} 2>/dev/null && ulimit -Sn {NOFILE} || true",
+            # Set aside what the container must still see before /tmp and /home are covered below.
+            *(
+                f"mkdir -p {q(str(stage))} && mount --bind {q(str(path))} {q(str(stage))}"
+                for path, stage in keep
+            ),
             f"mount --bind {q(str(tmp))} /tmp",
             "mount -t tmpfs -o mode=0755,size=64m image-home /home",
             f"mkdir -p {IMAGE_HOME}",
             f"chown {uid or 0}:{gid} {IMAGE_HOME}",
+            *self._restore_host_paths(keep, bool(uid)),
         ]
-        if uid:
-            lines += self._expose_interpreter()
         if not any(m.path == "/dev/shm" for m in spec.mounts):
             lines.append("mount -t tmpfs -o mode=1777,size=64m shm /dev/shm")
         for m in spec.mounts:
@@ -373,27 +378,33 @@ class PodRuntime:
         lines.append(f'exec {shlex.join(self._privileges(spec))} "$@"')
         return "\n".join(lines)
 
-    def _expose_interpreter(self) -> list[str]:
-        """Make the venv's interpreter reachable by a non-root user, as the image's Python is.
+    def _host_paths(self, non_root: bool) -> list[tuple[Path, Path]]:
+        """Host directories the container's processes need, each with a staging mount point.
 
-        Here the venv's base interpreter may sit under a directory only root can enter (/root/.pyenv).
-        Inside the container's private mount namespace that directory is covered by a tmpfs and only the
-        interpreter's tree is mounted back, so the host's permissions stay untouched.
+        Ray runs from the venv (and its base interpreter), standing in for the image's own Python. Wherever
+        the checkout lives (under /tmp or /home, which the container covers, or under a directory only root
+        can enter, such as /root), these must stay reachable inside the container, so they are set aside
+        before the covers go on and mounted back at the same paths afterwards (scripts keep their shebangs).
         """
-        interpreter = (VENV_BIN / "python").resolve()
-        for parent in reversed(interpreter.parents):
-            if parent != Path("/") and not parent.stat().st_mode & 0o001:
-                keep = interpreter.parents[len(interpreter.parents) - len(parent.parts) - 1]
-                stage = self.root / "interpreter"
-                stage.mkdir(exist_ok=True)
-                q = shlex.quote
-                return [
-                    f"mount --bind {q(str(keep))} {q(str(stage))}",
-                    f"mount -t tmpfs -o mode=0755,size=1m image-root {q(str(parent))}",
-                    f"mkdir -p {q(str(keep))}",
-                    f"mount --move {q(str(stage))} {q(str(keep))}",
-                ]
-        return []
+        wanted = [VENV_BIN.parent.resolve(), Path(sys.base_prefix).resolve()]
+        needed = [p for p in dict.fromkeys(wanted) if _covered(p) or (non_root and _blocked_ancestors(p))]
+        return [(path, self.root / f"keep-{i}") for i, path in enumerate(needed)]
+
+    def _restore_host_paths(self, keep: list[tuple[Path, Path]], non_root: bool) -> list[str]:
+        """Mount the set-aside directories back; ancestors a non-root user cannot enter get a 0755 tmpfs.
+
+        The host's own permissions stay untouched: all of this happens in the container's mount namespace.
+        """
+        q = shlex.quote
+        lines: list[str] = []
+        if non_root:
+            blocked = {a for path, _ in keep for a in _blocked_ancestors(path)}
+            # Cover only the outermost blocked directories; what lies below is recreated by mkdir -p.
+            for ancestor in sorted(b for b in blocked if not any(o in b.parents for o in blocked)):
+                lines.append(f"mount -t tmpfs -o mode=0755,size=1m image-root {q(str(ancestor))}")
+        for path, stage in keep:
+            lines += [f"mkdir -p {q(str(path))}", f"mount --move {q(str(stage))} {q(str(path))}"]
+        return lines
 
     def _privileges(self, spec: kube.Container) -> list[str]:
         """`setpriv` for the rendered securityContext; nothing when the container runs as root."""
@@ -762,3 +773,16 @@ def harness() -> Iterator[Harness]:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _covered(path: Path) -> bool:
+    """Whether the container's own /tmp or /home hides this host path."""
+    return any(path == Path(top) or Path(top) in path.parents for top in ("/tmp", "/home"))
+
+
+def _blocked_ancestors(path: Path) -> list[Path]:
+    """Ancestors of `path` (not `/`) that users other than root cannot enter (no o+x), e.g. /root.
+
+    Those under the container's own /tmp or /home do not count: mkdir -p recreates them there, enterable.
+    """
+    return [a for a in path.parents if a != Path("/") and not _covered(a) and not a.stat().st_mode & 0o001]
