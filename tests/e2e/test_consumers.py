@@ -16,6 +16,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster
 from tests.e2e.support import REPO, Cluster, Stack, open_stack, provider_binary, wait_for
+from tests.support.versions import pinned_versions
 
 # What a checkout of ray-static holds for its consumers (the examples point at ../../provider, ../..).
 CHECKOUT_FILES = ("pyproject.toml", "README.md", "ray_static", "provider", "examples")
@@ -32,16 +33,6 @@ def make_checkout(dest: Path) -> Path:
         else:
             shutil.copy2(src, dest / item)
     return dest
-
-
-def versions() -> dict[str, str]:
-    """scripts/versions.env as a dict."""
-    pairs = (
-        line.split("=", 1)
-        for line in (REPO / "scripts" / "versions.env").read_text().splitlines()
-        if "=" in line and not line.lstrip().startswith("#")
-    )
-    return {k.strip(): v.strip() for k, v in pairs}
 
 
 def pulumi_cli(
@@ -73,7 +64,7 @@ def make_pulumi_home(dest: Path, env: Mapping[str, str]) -> dict[str, str]:
     home_env = {k: v for k, v in env.items() if k != "KUBECONFIG"}
     home_env.update(PULUMI_HOME=str(dest), PULUMI_CONFIG_PASSPHRASE="ray-static-e2e")
     binary = str(provider_binary())
-    k8s_version = versions()["PULUMI_K8S_PROVIDER_VERSION"]
+    k8s_version = pinned_versions()["PULUMI_K8S_PROVIDER_VERSION"]
     pulumi_cli(["plugin", "install", "resource", "kubernetes", k8s_version, "--file", binary], home_env, dest)
     return home_env
 

@@ -3,10 +3,10 @@
 import re
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.support.render import REPO_ROOT
+from tests.support.versions import pinned_versions
 
 README = (REPO_ROOT / "README.md").read_text()
 SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
@@ -38,12 +38,7 @@ def test_readme_keeps_the_run_and_test_commands() -> None:
 
 
 def test_requirements_pin_the_provider_version_the_toolchain_builds() -> None:
-    versions = REPO_ROOT / "scripts" / "versions.env"
-    if not versions.exists():
-        pytest.skip("scripts/versions.env (written by the toolchain work) does not exist yet")
-    pinned = dict(
-        line.split("=", 1) for line in versions.read_text().splitlines() if re.match(r"^[A-Z0-9_]+=", line)
-    )
+    pinned = pinned_versions()
     requirements = (REPO_ROOT / "requirements.txt").read_text()
     match = re.search(r"^pulumi-kubernetes==(\S+)", requirements, re.MULTILINE)
     assert match, "requirements.txt does not pin pulumi-kubernetes"

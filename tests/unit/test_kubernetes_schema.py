@@ -1,23 +1,17 @@
 """Every rendered Kubernetes object validates against the Kubernetes OpenAPI schema, in strict mode."""
 
-import re
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
-from tests.support.render import REPO_ROOT, kubernetes_objects, run_cluster
-
-VERSIONS_ENV = REPO_ROOT / "scripts" / "versions.env"
+from tests.support.render import kubernetes_objects, run_cluster
+from tests.support.versions import pinned_versions
 
 
 def kubernetes_version() -> str:
-    """The minor version the end-to-end control plane runs (scripts/versions.env), else 1.34."""
-    if VERSIONS_ENV.exists():
-        match = re.search(r"^KUBERNETES_VERSION=(\d+\.\d+)", VERSIONS_ENV.read_text(), re.MULTILINE)
-        if match:
-            return match[1]
-    return "1.34"
+    """The minor version the end-to-end control plane runs (scripts/versions.env)."""
+    return ".".join(pinned_versions()["KUBERNETES_VERSION"].split(".")[:2])
 
 
 CONFIGURATIONS: dict[str, dict[str, Any]] = {

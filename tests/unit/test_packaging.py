@@ -16,17 +16,9 @@ import yaml
 from packaging.requirements import Requirement
 
 from ray_static import RayCluster
+from tests.support.versions import pinned_versions
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def versions() -> dict[str, str]:
-    pairs = (
-        line.split("=", 1)
-        for line in (REPO / "scripts" / "versions.env").read_text().splitlines()
-        if "=" in line and not line.lstrip().startswith("#")
-    )
-    return {k.strip(): v.strip() for k, v in pairs}
 
 
 def pins(requirements: Path) -> dict[str, str]:
@@ -87,7 +79,7 @@ def test_the_pinned_sdks_satisfy_the_package_ranges() -> None:
 
 @pytest.mark.parametrize("requirements", ["provider/requirements.txt", "examples/platform/requirements.txt"])
 def test_consumers_pin_the_kubernetes_sdk_to_the_provider_plugin_in_use(requirements: str) -> None:
-    assert pins(REPO / requirements)["pulumi-kubernetes"] == versions()["PULUMI_K8S_PROVIDER_VERSION"]
+    assert pins(REPO / requirements)["pulumi-kubernetes"] == pinned_versions()["PULUMI_K8S_PROVIDER_VERSION"]
 
 
 def test_consumers_install_ray_static_from_the_repository() -> None:
