@@ -179,7 +179,8 @@ class Engine:
                 proc = self.procs.start(argv, env=self.env, cwd=program.path, log=log)
                 with ProcessWatch(proc.pid, boot0) as watch:
                     rc = self.procs.wait(proc, self.timeout)
-                seconds = time.perf_counter() - start
+                    seconds = time.perf_counter() - start
+                self.procs.reap(proc)
         if rc != 0:
             tail_text = "\n".join(log_path.read_text().splitlines()[-30:])
             raise BenchError(

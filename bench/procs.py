@@ -4,6 +4,7 @@ Every child runs in a session of its own, so stopping it (and whatever plugins i
 `killpg`. `Processes.stop_all()` runs from the runner's `finally`, from atexit and on SIGTERM/SIGHUP.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -64,8 +65,18 @@ class Processes:
                 with self._lock:
                     self._live.pop(proc.pid, None)
 
+    @staticmethod
+    def reap(proc: subprocess.Popen[Any]) -> None:
+        """Stops whatever the finished child left running in its session (call once it is timed).
+
+        Plugins move to process groups of their own but stay in the child's session; the CLI normally
+        stops them, but not when it is killed.
+        """
+        _kill_session(proc.pid)
+
     def stop(self, proc: subprocess.Popen[Any]) -> None:
-        """SIGTERM the child's whole process group, then SIGKILL what is left after 5 s."""
+        """SIGTERM the child's whole process group, then SIGKILL what is left after 5 s, then whatever
+        else still runs in its session."""
         for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(proc.pid, sig)
@@ -78,6 +89,7 @@ class Processes:
             except (subprocess.TimeoutExpired, ProcessLookupError):
                 continue
             break
+        _kill_session(proc.pid)
         with self._lock:
             self._live.pop(proc.pid, None)
 
@@ -96,8 +108,13 @@ class Processes:
         timeout: float = 600,
         check: bool = True,
         log_path: Path | None = None,
+        reap: bool = True,
     ) -> Finished:
-        """Runs `argv` to completion; its output is captured (and appended to `log_path`)."""
+        """Runs `argv` to completion; its output is captured (and appended to `log_path`).
+
+        `reap=False` skips looking for leftovers in its session (for commands that start no plugins and
+        are timed by the caller).
+        """
         log_path = log_path or Path(os.devnull)
         with log_path.open("a") as log:
             log.write(f"\n$ {' '.join(argv)}\n")
@@ -107,6 +124,8 @@ class Processes:
             proc = self.start(argv, env=env, cwd=cwd, log=log)
             rc = self.wait(proc, timeout)
             seconds = time.perf_counter() - start
+            if reap:
+                self.reap(proc)
         output = ""
         if log_path != Path(os.devnull):
             with log_path.open() as f:
@@ -123,8 +142,23 @@ class Processes:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _ppid_map() -> dict[int, int]:
-    out: dict[int, int] = {}
+def _kill_session(sid: int) -> None:
+    """SIGTERM, then after 2 s SIGKILL, every process left in session `sid` (one this runner created)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        left = [pid for pid, (_, session) in _stat_map().items() if session == sid]
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and any(session == sid for _, session in _stat_map().values()):
+            time.sleep(0.05)
+
+
+def _stat_map() -> dict[int, tuple[int, int]]:
+    """pid -> (ppid, session id) of every process."""
+    out: dict[int, tuple[int, int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -133,10 +167,14 @@ def _ppid_map() -> dict[int, int]:
                 stat = f.read()
         except OSError:
             continue
-        # pid (comm) state ppid ...: comm may contain spaces or parentheses, so split after the last ")".
+        # pid (comm) state ppid pgrp session ...: comm may hold spaces or parentheses.
         rest = stat[stat.rfind(")") + 2 :].split()
-        out[int(entry.name)] = int(rest[1])
+        out[int(entry.name)] = (int(rest[1]), int(rest[3]))
     return out
+
+
+def _ppid_map() -> dict[int, int]:
+    return {pid: ppid for pid, (ppid, _) in _stat_map().items()}
 
 
 def _descendants(root: int) -> set[int]:
@@ -156,6 +194,8 @@ def classify(cmdline: list[str]) -> str:
     """What a process in a `pulumi` run is: engine, language host, program, a provider."""
     joined = " ".join(cmdline)
     exe = os.path.basename(cmdline[0]) if cmdline else ""
+    if exe in ("sh", "bash", "dash"):
+        return "other (shell wrappers, helper commands)"
     if "pulumi-resource-kubernetes" in joined:
         return "kubernetes provider"
     if "pulumi.dynamic" in joined or "pulumi-resource-pulumi-python" in joined:

@@ -81,6 +81,7 @@ class Bench:
             timeout=timeout or self.opts.timeout,
             check=check,
             log_path=self.work / "logs" / "kubectl.log",
+            reap=False,
         )
 
     def delete_namespace(self, namespace: str) -> None:
