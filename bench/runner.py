@@ -215,46 +215,6 @@ class Bench:
 
     # --- setup --------------------------------------------------------------------------------------
 
-    def snapshot_source(self) -> None:
-        """The component and program to measure: the working tree, or `--ref` from git."""
-        self.src.mkdir(parents=True)
-        if self.opts.ref:
-            archive = subprocess.run(
-                ["git", "-C", str(REPO), "archive", self.opts.ref, *SOURCE_FILES],
-                check=True,
-                capture_output=True,
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(self.src)], input=archive, check=True)
-            commit = subprocess.run(
-                ["git", "-C", str(REPO), "rev-parse", "--short", self.opts.ref],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            self.results.meta["source"] = f"git {self.opts.ref} ({commit})"
-        else:
-            for item in SOURCE_FILES:
-                src = REPO / item
-                if src.is_dir():
-                    shutil.copytree(src, self.src / item, ignore=shutil.ignore_patterns("__pycache__"))
-                else:
-                    shutil.copy2(src, self.src / item)
-            commit = subprocess.run(
-                ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            dirty = subprocess.run(
-                ["git", "-C", str(REPO), "status", "--porcelain", "--", *SOURCE_FILES],
-                check=False,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            self.results.meta["source"] = f"working tree at {commit}" + (
-                " (with uncommitted changes)" if dirty else ""
-            )
-
     # --- scenarios ----------------------------------------------------------------------------------
 
     def scenario_create(self, with_kubectl: bool, with_plain: bool) -> None:
@@ -676,7 +636,6 @@ class Bench:
 
     def run(self) -> None:
         sc = set(self.opts.scenarios)
-        self.snapshot_source()
         if sc & {1, 2}:
             self.log("scenarios 1-2: create")
             self.scenario_create(with_kubectl=1 in sc, with_plain=2 in sc)
@@ -698,6 +657,35 @@ class Bench:
         if 5 in sc:
             self.log(f"scenario 5: large (workers={self.opts.large_workers})")
             self.scenario_large()
+
+
+def snapshot_source(dest: Path, ref: str | None, results: Results) -> None:
+    """The component and program to measure: a copy of the working tree, or `ref` from git."""
+    dest.mkdir(parents=True)
+    if ref:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", ref, *SOURCE_FILES], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+        commit = _git("rev-parse", "--short", ref)
+        results.meta["source"] = f"git {ref} ({commit})"
+        return
+    for item in SOURCE_FILES:
+        src = REPO / item
+        if src.is_dir():
+            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / item)
+    dirty = _git("status", "--porcelain", "--", *SOURCE_FILES)
+    results.meta["source"] = f"working tree at {_git('rev-parse', '--short', 'HEAD')}" + (
+        " (with uncommitted changes)" if dirty else ""
+    )
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def nodes_for(workers: int) -> int:
@@ -833,6 +821,8 @@ def execute(opts: Options) -> Results:
                 "load_before": loadavg(),
             }
         )
+        # The source is copied first, so later edits of the working tree do not reach this run.
+        snapshot_source(opts.workdir / "src", opts.ref, results)
         with local_control_plane(env, opts.workdir, opts.nodes, opts.log) as kubeconfig:
             bench = Bench(opts, procs, env, kubeconfig)
             try:
