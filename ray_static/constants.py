@@ -46,6 +46,7 @@ DEFAULT_WORKER_GROUP = "default"
 
 HEAD_TEMPLATE_HASH_ANNOTATION = "ray-static/head-template-hash"
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
 
 # Pod security: the Ray image's user `ray` (uid 1000, gid 100).
 RAY_UID = 1000

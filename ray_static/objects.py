@@ -24,12 +24,19 @@ def _service_port(name: str, port: int) -> core.ServicePortArgs:
 
 
 def head_service_args(settings: Settings) -> core.ServiceInitArgs:
-    """The head's Service: GCS, Ray Client, dashboard and metrics. ClusterIP unless asked otherwise."""
+    """The head's Service: GCS, Ray Client, dashboard and metrics. ClusterIP unless asked otherwise.
+
+    Not awaited unless it is a LoadBalancer: pulumi-kubernetes would wait for endpoints and then a fixed
+    10 s for them to "settle", while the head Deployment's own await already returns only once the pod the
+    Service selects is Ready. A LoadBalancer is still awaited, for its external address.
+    """
+    skip_await = {c.SKIP_AWAIT_ANNOTATION: "true"} if settings.service_type != "LoadBalancer" else None
     return core.ServiceInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=settings.head_name,
             namespace=settings.namespace,
             labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+            annotations=skip_await,
         ),
         spec=core.ServiceSpecArgs(
             type=settings.service_type,
