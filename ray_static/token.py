@@ -5,10 +5,12 @@ replaced (e.g. by deleting it from the state or renaming the cluster).
 """
 
 import secrets
+import weakref
 from typing import Any
 
 import pulumi
 from pulumi import dynamic
+from pulumi.runtime.settings import get_root_resource
 
 TOKEN_BYTES = 32
 
@@ -55,14 +57,32 @@ class ConfiglessPythonProvider(pulumi.ProviderResource):
         super().__init__("pulumi-python", name, {}, opts)
 
 
+# The token provider of each running program (keyed by its root Stack resource, so runs under mocks never
+# share one): every provider resource is a plugin process of its own, a Python interpreter importing the
+# Pulumi SDK (~75 MB, ~0.3 s of CPU), and one serves every token alike.
+_PROVIDERS: "weakref.WeakKeyDictionary[pulumi.Resource, ConfiglessPythonProvider]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _token_provider(name: str, parent: pulumi.Resource | None) -> ConfiglessPythonProvider:
+    """The program's shared token provider, made (and named) for the first token that needs one."""
+    root = get_root_resource()
+    provider = _PROVIDERS.get(root) if root is not None else None
+    if provider is None:
+        provider = ConfiglessPythonProvider(f"{name}-provider", pulumi.ResourceOptions(parent=parent))
+        if root is not None:
+            _PROVIDERS[root] = provider
+    return provider
+
+
 class GeneratedToken(dynamic.Resource):
     """A secret token output, stable across updates."""
 
     token: pulumi.Output[str]
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        parent = opts.parent if opts else None
-        provider = ConfiglessPythonProvider(f"{name}-provider", pulumi.ResourceOptions(parent=parent))
+        provider = _token_provider(name, opts.parent if opts else None)
         super().__init__(
             TokenProvider(),
             name,
