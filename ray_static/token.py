@@ -65,12 +65,18 @@ _PROVIDERS: "weakref.WeakKeyDictionary[pulumi.Resource, ConfiglessPythonProvider
 )
 
 
-def _token_provider(name: str, parent: pulumi.Resource | None) -> ConfiglessPythonProvider:
-    """The program's shared token provider, made (and named) for the first token that needs one."""
+TOKEN_PROVIDER_NAME = "ray-static-token-provider"
+"""One per program, at the stack's top level: its URN never depends on which clusters the program has, so
+adding or removing a cluster never moves another cluster's token to a new provider (which would replace
+that token, and with it the Secret every running Ray pod authenticates with)."""
+
+
+def _token_provider() -> ConfiglessPythonProvider:
+    """The program's shared token provider, made for the first token that needs one."""
     root = get_root_resource()
     provider = _PROVIDERS.get(root) if root is not None else None
     if provider is None:
-        provider = ConfiglessPythonProvider(f"{name}-provider", pulumi.ResourceOptions(parent=parent))
+        provider = ConfiglessPythonProvider(TOKEN_PROVIDER_NAME)
         if root is not None:
             _PROVIDERS[root] = provider
     return provider
@@ -82,7 +88,7 @@ class GeneratedToken(dynamic.Resource):
     token: pulumi.Output[str]
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        provider = _token_provider(name, opts.parent if opts else None)
+        provider = _token_provider()
         super().__init__(
             TokenProvider(),
             name,
