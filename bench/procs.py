@@ -283,7 +283,7 @@ class ProcessWatch:
 
     def peak_mib_by_kind(self) -> dict[str, float]:
         """Peak RSS per kind of process, MiB: the largest process of each kind, and for kinds with several
-        processes also "<kind>, N processes (sum)"."""
+        processes also "<kind>, all processes (sum)" and "<kind>, number of processes"."""
         out: dict[str, float] = {}
         total: dict[str, float] = {}
         count: dict[str, int] = {}
@@ -293,8 +293,9 @@ class ProcessWatch:
             total[kind] = total.get(kind, 0.0) + kib / 1024
             count[kind] = count.get(kind, 0) + 1
         for kind, n in count.items():
-            if n > 1 and not kind.startswith("other"):
-                out[f"{kind}, {n} processes (sum)"] = total[kind]
+            if not kind.startswith("other"):
+                out[f"{kind}, all processes (sum)"] = total[kind]
+                out[f"{kind}, number of processes"] = float(n)
         return out
 
     def first_start_by_kind(self) -> dict[str, float]:

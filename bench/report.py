@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import re
 import statistics
 from pathlib import Path
 
@@ -14,6 +15,8 @@ ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 def _num(value: float, unit: str) -> str:
     if math.isnan(value):
         return "-"
+    if unit == "MiB":
+        return f"{value:.0f}"
     if unit == "ms":
         return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
     return f"{value:.2f}"
@@ -137,27 +140,51 @@ def _composition(results: Results, before: Results | None) -> list[str]:
     return [*lines, ""]
 
 
+_OLD_SUM = re.compile(r"^(?P<kind>.*), (?P<n>\d+) processes \(sum\)$")
+
+
+def _memory_kinds(memory: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Memory rows under today's names (runs before the rename said "<kind>, N processes (sum)")."""
+    out: dict[str, list[float]] = {}
+    for kind, values in memory.items():
+        old = _OLD_SUM.match(kind)
+        if old:
+            out[f"{old['kind']}, all processes (sum)"] = values
+            out[f"{old['kind']}, number of processes"] = [float(old["n"])] * len(values)
+        else:
+            out[kind] = values
+    return out
+
+
 def _memory(results: Results, before: Results | None) -> list[str]:
-    lines = ["Peak RSS (VmHWM, polled every 100 ms), median (min-max) over the runs:", ""]
-    for measure, kinds in results.memory.items():
-        old = before.memory.get(measure, {}) if before is not None else {}
-        lines += [
-            f"| Process ({measure}) | Peak RSS MiB |" + (" Before |" if before else ""),
-            "|---|---|" + ("---|" if before else ""),
-        ]
-        for kind, values in sorted(kinds.items()):
-            if not values:
-                continue
-            line = f"| {kind} | {_cell(values, 'MiB')} |"
-            if before is not None:
-                line += f" {_cell(old.get(kind, []), 'MiB')} |"
-            lines.append(line)
-        lines.append("")
-    return lines
+    measures = list(results.memory)
+    kinds = sorted(
+        {k for m in measures for k in results.memory[m]}
+        | ({k for m in measures for k in _memory_kinds(before.memory.get(m, {}))} if before else set())
+    )
+    lines = [
+        "Peak RSS in MiB (VmHWM, polled every 100 ms), median over the runs"
+        + (", and before the speed-ups in parentheses" if before is not None else "")
+        + ". A kind with several processes also shows their sum.",
+        "",
+        "| Process | " + " | ".join(measures) + " |",
+        "|---|" + "---|" * len(measures),
+    ]
+    for kind in kinds:
+        cells = []
+        for m in measures:
+            values = results.memory[m].get(kind, [])
+            cell = _num(statistics.median(values), "MiB") if values else "-"
+            old = _memory_kinds(before.memory.get(m, {})).get(kind, []) if before is not None else []
+            if old:
+                cell += f" ({_num(statistics.median(old), 'MiB')})"
+            cells.append(cell)
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def _breakdowns(results: Results, before: Results | None) -> list[str]:
-    keys = list(results.breakdowns)
+    labels = [label for label, _ in PHASES]
     lines = [
         "## Where the time goes",
         "",
@@ -165,40 +192,24 @@ def _breakdowns(results: Results, before: Results | None) -> list[str]:
         "event stamped on arrival), the start times of its processes (/proc) and its wall time. Phases end "
         "at: the program's Python process starting; the Stack's first step (the Python SDK sends its "
         "registrations only once the program's module body has run, so this is the program imported and "
-        "evaluated); the last resource step finished; process exit.",
+        "evaluated); the last resource step finished; process exit."
+        + (" In parentheses: before the speed-ups." if before is not None else ""),
         "",
-        "| Phase | " + " | ".join(keys) + " |",
-        "|---|" + "---|" * len(keys),
+        "| Command | " + " | ".join(labels) + " | total |",
+        "|---|" + "---|" * (len(labels) + 1),
     ]
-    for label, _ in PHASES:
-        lines.append(
-            f"| {label} | " + " | ".join(f"{results.breakdowns[k].get(label, 0):.2f}" for k in keys) + " |"
-        )
-    lines.append(
-        "| **total** | " + " | ".join(f"**{sum(results.breakdowns[k].values()):.2f}**" for k in keys) + " |"
-    )
+    for key, phases in results.breakdowns.items():
+        old = before.breakdowns.get(key) if before is not None else None
+        cells = []
+        for label in [*labels, "total"]:
+            value = sum(phases.values()) if label == "total" else phases.get(label, 0.0)
+            cell = f"{value:.2f}"
+            if old:
+                was = sum(old.values()) if label == "total" else old.get(label, 0.0)
+                cell += f" ({was:.2f})"
+            cells.append(f"**{cell}**" if label == "total" else cell)
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
     lines.append("")
-    if before is not None and before.breakdowns:
-        bkeys = [k for k in keys if k in before.breakdowns]
-        if bkeys:
-            lines += [
-                "Before the speed-ups:",
-                "",
-                "| Phase | " + " | ".join(bkeys) + " |",
-                "|---|" + "---|" * len(bkeys),
-            ]
-            for label, _ in PHASES:
-                lines.append(
-                    f"| {label} | "
-                    + " | ".join(f"{before.breakdowns[k].get(label, 0):.2f}" for k in bkeys)
-                    + " |"
-                )
-            lines.append(
-                "| **total** | "
-                + " | ".join(f"**{sum(before.breakdowns[k].values()):.2f}**" for k in bkeys)
-                + " |"
-            )
-            lines.append("")
     for key in ("ours: create", "plain: create"):
         for res, when in ((results, ""), (before, " (before)")):
             if res is None or key not in res.steps:

@@ -586,7 +586,8 @@ class Bench:
                 )
             )
         imports = {
-            "ours": "import ray_static",
+            # What the program imports (the package itself imports RayCluster only on first use).
+            "ours": "from ray_static import RayCluster",
             "plain": "import pulumi, pulumi_kubernetes.core.v1, pulumi_kubernetes.apps.v1, "
             "pulumi_kubernetes.networking.v1",
             "pulumi": "import pulumi",
@@ -613,7 +614,7 @@ class Bench:
             Row(
                 "7. Program evaluation",
                 "import/plain",
-                "`import ray_static` (fresh interpreter)",
+                "`from ray_static import RayCluster` (fresh interpreter)",
                 "importing what the plain program uses (pulumi, pulumi_kubernetes core/apps/networking v1)",
                 times["ours"],
                 times["plain"],
@@ -624,7 +625,7 @@ class Bench:
             Row(
                 "7. Program evaluation",
                 "import/pulumi",
-                "`import ray_static` (fresh interpreter)",
+                "`from ray_static import RayCluster` (fresh interpreter)",
                 "`import pulumi` alone",
                 times["ours"],
                 times["pulumi"],
