@@ -170,7 +170,23 @@ def _memory(results: Results, before: Results | None) -> list[str]:
         "| Process | " + " | ".join(measures) + " |",
         "|---|" + "---|" * len(measures),
     ]
+
+    def counts(kind: str) -> list[float]:
+        """Median number of processes of `kind`'s base kind, per measure, now and before."""
+        base = kind.removesuffix(", all processes (sum)").removesuffix(", number of processes")
+        key = f"{base}, number of processes"
+        runs = [results.memory[m].get(key, []) for m in measures]
+        if before is not None:
+            runs += [_memory_kinds(before.memory.get(m, {})).get(key, []) for m in measures]
+        return [statistics.median(r) for r in runs if r]
+
     for kind in kinds:
+        # The sum and count rows only matter where a kind ran as several processes.
+        if (
+            kind.endswith((", all processes (sum)", ", number of processes"))
+            and max(counts(kind), default=1) <= 1
+        ):
+            continue
         cells = []
         for m in measures:
             values = results.memory[m].get(kind, [])

@@ -669,7 +669,7 @@ def snapshot_source(dest: Path, ref: str | None, results: Results) -> None:
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
         commit = _git("rev-parse", "--short", ref)
-        results.meta["source"] = f"git {ref} ({commit})"
+        results.meta["source"] = f"git {ref}" + (f" ({commit})" if commit != ref else "")
         return
     for item in SOURCE_FILES:
         src = REPO / item
