@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.engine import Engine, Program, Timed, median_phases, median_steps
-from bench.procs import BenchError, Finished, Processes, ProcessWatch
+from bench.procs import Finished, Processes, ProcessWatch
 from bench.results import Results, Row, slope, spread
+from tests.e2e.support import toolchain_env
+from tests.support.versions import pinned_versions
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 SOURCE_FILES = ("Pulumi.yaml", "__main__.py", "ray_static")
 PLACEHOLDER_NS = "benchnsplaceholder"
-DYNAMIC_PLUGIN = "pulumi-resource-pulumi-python"
 SCENARIOS = {
     1: "Create",
     2: "Our own overhead",
@@ -703,11 +704,7 @@ def versions(env: Mapping[str, str]) -> dict[str, str]:
         except (OSError, subprocess.TimeoutExpired):
             return "?"
 
-    pinned = dict(
-        line.split("=", 1)
-        for line in (REPO / "scripts" / "versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
+    pinned = pinned_versions()
     py = str(REPO / "venv" / "bin" / "python")
     sdk = out(
         py, "-c", "from importlib.metadata import version as v; print(v('pulumi'), v('pulumi_kubernetes'))"
@@ -742,27 +739,6 @@ def versions(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def ensure_dynamic_plugin(env: dict[str, str], workdir: Path) -> None:
-    """Pulumi's dynamic-provider plugin on PATH (the generated token needs it): a copy from the Go module
-    cache of the pinned SDK when the toolchain does not have it yet."""
-    if shutil.which(DYNAMIC_PLUGIN, path=env["PATH"]):
-        return
-    pinned = dict(
-        line.split("=", 1)
-        for line in (REPO / "scripts" / "versions.env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    gomod = Path(env.get("GOMODCACHE", Path.home() / "go" / "pkg" / "mod"))
-    src = gomod / f"github.com/pulumi/pulumi/sdk/v3@v{pinned['PULUMI_VERSION']}/python/dist/{DYNAMIC_PLUGIN}"
-    if not src.exists():
-        raise BenchError(f"{DYNAMIC_PLUGIN} is neither on PATH nor at {src}")
-    dest = workdir / "plugins"
-    dest.mkdir(exist_ok=True)
-    shutil.copy(src, dest / DYNAMIC_PLUGIN)
-    (dest / DYNAMIC_PLUGIN).chmod(0o755)
-    env["PATH"] = f"{dest}:{env['PATH']}"
-
-
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -782,26 +758,6 @@ def local_control_plane(
     log(f"deleted control plane {name}")
 
 
-def toolchain_env() -> dict[str, str]:
-    """This environment plus what `scripts/toolchain.sh env` exports (built binaries first on PATH)."""
-    out = subprocess.run(
-        [str(REPO / "scripts" / "toolchain.sh"), "env"], check=True, capture_output=True, text=True
-    ).stdout
-    env = dict(os.environ)
-    for raw in out.splitlines():
-        line = raw.strip()
-        if line.startswith("export ") and "=" in line:
-            key, _, value = line.removeprefix("export ").partition("=")
-            env[key] = value.strip().strip('"').strip("'").replace("$PATH", os.environ.get("PATH", ""))
-        elif line.startswith("unset "):
-            for key in line.removeprefix("unset ").split():
-                env.pop(key, None)
-    missing = [b for b in ("pulumi", "kubectl", "kwokctl") if not shutil.which(b, path=env["PATH"])]
-    if missing:
-        raise BenchError(f"{missing} not found; build the toolchain first: scripts/toolchain.sh build")
-    return env
-
-
 def execute(opts: Options) -> Results:
     """Runs the selected scenarios on a fresh local control plane; everything started is stopped."""
     procs = Processes()
@@ -809,7 +765,6 @@ def execute(opts: Options) -> Results:
     started = time.time()
     try:
         env = toolchain_env()
-        ensure_dynamic_plugin(env, opts.workdir)
         results.meta.update(
             {
                 "date": time.strftime("%Y-%m-%d %H:%M %Z"),

@@ -33,6 +33,10 @@ def toolchain_env() -> dict[str, str]:
     env = dict(os.environ)
     for raw in out.splitlines():
         line = raw.strip()
+        if line.startswith("unset "):
+            for key in line.removeprefix("unset ").split():
+                env.pop(key, None)
+            continue
         if not line.startswith("export ") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
