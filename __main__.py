@@ -3,27 +3,37 @@
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from ray_static import RayCluster
-from ray_static.config import port_forward_command, program_config
+from program.config import program_config
+from program.failure import fail
+from program.outputs import port_forward_command
+from ray_static import RayCluster, RayStaticConfigError
 
-# The whole config mapping as the engine passes it, so unknown (typo'd) keys can be refused.
-raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-secret_keys = {
-    *runtime_config.get_config_secret_keys_env(),
-    *(k for k in raw if runtime_config.is_config_secret(k)),
-}
-config = program_config(raw, secret_keys)
-for warning in config.warnings:
-    pulumi.log.warn(warning)
 
-cluster = RayCluster(config.name, config.args)
+def main() -> None:
+    # The whole config mapping as the engine passes it, so unknown (typo'd) keys can be refused.
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = {
+        *runtime_config.get_config_secret_keys_env(),
+        *(k for k in raw if runtime_config.is_config_secret(k)),
+    }
+    config = program_config(raw, secret_keys)
+    for warning in config.warnings:
+        pulumi.log.warn(warning)
 
-pulumi.export("namespace", cluster.namespace)
-pulumi.export("head_service_name", cluster.head_service_name)
-pulumi.export("gcs_address", cluster.gcs_address)
-pulumi.export("client_address", cluster.client_address)
-pulumi.export("dashboard_url", cluster.dashboard_url)
-pulumi.export("workers", config.settings.groups[0].replicas)
-pulumi.export("port_forward", port_forward_command(config.settings))
-if config.settings.auth:
-    pulumi.export("auth_token", cluster.auth_token)
+    cluster = RayCluster(config.name, config.args)
+
+    pulumi.export("namespace", cluster.namespace)
+    pulumi.export("head_service_name", cluster.head_service_name)
+    pulumi.export("gcs_address", cluster.gcs_address)
+    pulumi.export("client_address", cluster.client_address)
+    pulumi.export("dashboard_url", cluster.dashboard_url)
+    pulumi.export("workers", config.settings.groups[0].replicas)
+    pulumi.export("port_forward", port_forward_command(config.settings))
+    if config.settings.auth:
+        pulumi.export("auth_token", cluster.auth_token)
+
+
+try:
+    main()
+except RayStaticConfigError as error:
+    raise fail(error) from None

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT = "ray-static"
 # Files that make up the Pulumi program; copied into a temporary project so tests never write stack
 # config files into the clone.
-PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "ray_static")
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "program", "ray_static")
 PASSPHRASE = "ray-static-e2e"
 
 

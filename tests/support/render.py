@@ -32,6 +32,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from program.failure import ConfigExit
+
 if TYPE_CHECKING:
     from ray_static import RayClusterArgs
 
@@ -247,6 +249,8 @@ def _execute(program: Callable[[], None], config: Mapping[str, str] | None = Non
             pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=STACK, preview=False, monitor=monitor)
             try:
                 _sync_await(run_pulumi_func(program))
+            except ConfigExit as exc:
+                error = exc.error  # the program's one-sentence exit: the error it logged
             except Exception as exc:
                 error = exc
             stack = settings.get_root_resource()

@@ -6,7 +6,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ray_static.config import CONFIG_KEYS, KEYS_BY_NAME, config_name, program_config
+from program.config import config_name, program_config
+from program.schema import config_default, config_type
+from ray_static.options import BY_KEY, OPTIONS
 from tests.support.manifests import container, deployment, env_of, pod_spec
 from tests.support.render import REPO_ROOT, Rendered, RenderError, find, find_all, run_program
 
@@ -31,10 +33,10 @@ def test_every_project_key_has_type_default_and_description() -> None:
 
 
 def test_schema_matches_the_program_keys() -> None:
-    assert list(SCHEMA) == [k.name for k in CONFIG_KEYS]
-    for key in CONFIG_KEYS:
-        assert SCHEMA[key.name]["type"] == key.type, key.name
-        assert SCHEMA[key.name]["default"] == key.default, key.name
+    assert list(SCHEMA) == [o.key for o in OPTIONS]
+    for option in OPTIONS:
+        assert SCHEMA[option.key]["type"] == config_type(option), option.key
+        assert SCHEMA[option.key]["default"] == config_default(option), option.key
 
 
 def test_dev_stack_only_uses_declared_keys_with_valid_values() -> None:
@@ -50,7 +52,7 @@ def _defaults_as_config() -> dict[str, str]:
     def text(value: Any) -> str:
         return str(value).lower() if isinstance(value, bool) else str(value)
 
-    return {f"ray-static:{k.name}": text(k.default) for k in CONFIG_KEYS}
+    return {f"ray-static:{o.key}": text(config_default(o)) for o in OPTIONS}
 
 
 def test_schema_defaults_equal_the_component_defaults() -> None:
@@ -253,6 +255,6 @@ def test_errors_name_config_keys(path: str, key: str) -> None:
 
 
 def test_every_config_key_is_reachable() -> None:
-    assert set(KEYS_BY_NAME) == set(SCHEMA)
+    assert set(BY_KEY) == set(SCHEMA)
     main = Path(REPO_ROOT / "__main__.py").read_text()
     assert "program_config(" in main and "RayCluster(" in main

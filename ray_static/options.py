@@ -1,0 +1,133 @@
+"""Every option of a RayCluster, declared once.
+
+One row per option: where it goes in RayClusterArgs, its stack-config key in the repository's program,
+its kind, its default, its description and its validator. The rest is derived from this table or tested
+against it: the defaults `resolve` applies, the program's stack-config keys and the names in its error
+messages, Pulumi.yaml's `config:` block and the README's table (tests/unit/test_options.py). RayClusterArgs
+(args.py) stays the typed, documented input the schema is inferred from; a test keeps the two equal.
+
+Adding an option: a row here, a field in args.py, its builder, tests; then `scripts/sync-config` rewrites
+Pulumi.yaml and the README table.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ray_static import checks
+from ray_static import constants as c
+from ray_static.checks import Check
+from ray_static.scheduling import tolerations
+
+Kind = Literal["integer", "boolean", "string", "list", "map", "object", "groups", "tolerations"]
+"""How the value is typed: scalars, a list of strings, a map of strings, any JSON object, worker groups,
+tolerations. The program's stack config carries every non-scalar kind as a JSON string."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option."""
+
+    path: str
+    """Where the value goes in RayClusterArgs, dotted for nested fields (``head_resources.cpu``); ``name``
+    is the instance name, the component's first argument."""
+    key: str
+    """The stack-config key in the repository's program (``headCpu``)."""
+    kind: Kind
+    default: Any
+    """The value when unset; None means "not set" (e.g. no token given: one is generated)."""
+    description: str
+    """One line for Pulumi.yaml and the README (the args' docstrings describe the component's inputs)."""
+    check: Check | None
+    """Validates and normalises a given value alone; None when a step of `resolve` checks it together
+    with other options (its rule names both)."""
+    secret: bool = False
+    """A secret: the program warns when its stack-config value is stored in plaintext."""
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("name", "clusterName", "string", c.DEFAULT_NAME,
+           "Instance name; objects are named {clusterName}-head, {clusterName}-worker and so on.",
+           checks.instance_name),
+    Option("workers", "workers", "integer", 3,
+           "Number of Ray workers in the default group (0 to 1000).", checks.count),
+    Option("image", "image", "string", c.DEFAULT_IMAGE,
+           "Ray container image for every pod.", checks.image),
+    Option("ray_version", "rayVersion", "string", None,
+           'Ray version in the image, when its tag does not start with one (e.g. "latest").',
+           checks.ray_version),
+    Option("image_pull_policy", "imagePullPolicy", "string", "IfNotPresent",
+           "IfNotPresent, Always or Never.", checks.one_of(*c.IMAGE_PULL_POLICIES)),
+    Option("namespace", "namespace", "string", c.DEFAULT_NAMESPACE,
+           "Kubernetes namespace for every object.", checks.dns_label),
+    Option("create_namespace", "createNamespace", "boolean", True,
+           "Create (and on destroy delete) the namespace; false deploys into an existing one.",
+           checks.boolean),
+    Option("head_resources.cpu", "headCpu", "string", "2",
+           'CPU limit (= request) of the head, whole CPUs ("2" or "2000m").', checks.cpu),
+    Option("head_resources.memory", "headMemory", "string", "4Gi",
+           "Memory limit (= request) of the head; also sizes its /dev/shm.", checks.memory),
+    Option("head_ray_cpus", "headRayCpus", "integer", 0,
+           "CPUs the head offers to Ray tasks (--num-cpus); 0 keeps tasks off the head.", None),
+    Option("worker_resources.cpu", "workerCpu", "string", "1",
+           "CPU limit (= request) of each worker, whole CPUs; Ray's --num-cpus.", checks.cpu),
+    Option("worker_resources.memory", "workerMemory", "string", "2Gi",
+           "Memory limit (= request) of each worker; Ray's --memory and the /dev/shm size.", checks.memory),
+    Option("worker_resources.gpus", "workerGpus", "integer", 0,
+           "NVIDIA GPUs (nvidia.com/gpu) per worker; Ray's --num-gpus.",
+           checks.whole_number(0, c.MAX_GPUS_PER_POD)),
+    Option("worker_groups", "workerGroups", "groups", [],
+           'Extra worker groups as JSON, e.g. [{"name": "gpu", "replicas": 1, "cpu": "4", "memory": "16Gi", '
+           '"gpus": 1}].', None),
+    Option("node_selector", "nodeSelector", "map", {},
+           'Node labels every Ray pod must match, as JSON, e.g. {"pool": "ray"}.', checks.label_map),
+    Option("tolerations", "tolerations", "tolerations", [],
+           'Tolerations for every Ray pod, as JSON, e.g. [{"key": "ray", "operator": "Exists"}].',
+           tolerations),
+    Option("affinity", "affinity", "object", {},
+           "Kubernetes affinity for every Ray pod, as JSON (camelCase field names).", checks.affinity),
+    Option("image_pull_secrets", "imagePullSecrets", "list", [],
+           "Existing Secrets to pull the image with, as a JSON list or comma-separated.", checks.name_list),
+    Option("env", "env", "map", {},
+           'Extra environment variables for every Ray container, as JSON, e.g. {"RAY_LOG_TO_STDERR": "1"}.',
+           checks.env_map),
+    Option("pod_annotations", "podAnnotations", "map", {},
+           "Extra annotations on every Ray pod, as JSON.", checks.str_map),
+    Option("service_account", "serviceAccount", "string", None,
+           "Use this existing ServiceAccount; empty creates one named {clusterName} (no API token mounted).",
+           checks.optional_object_name),
+    Option("service_type", "serviceType", "string", "ClusterIP",
+           "Head Service type, ClusterIP, NodePort or LoadBalancer (the last two need auth on).",
+           checks.one_of(*c.SERVICE_TYPES)),
+    Option("auth", "auth", "boolean", True,
+           "Ray token authentication; false disables it (anyone reaching a port can run code).",
+           checks.boolean),
+    Option("auth_token", "authToken", "string", None,
+           "The Ray token (set with --secret, at least 16 characters); empty generates one kept in state.",
+           checks.token, secret=True),
+    Option("network_policy", "networkPolicy", "boolean", True,
+           "Admit traffic to Ray pods only from this cluster's pods and the allowed clients.",
+           checks.boolean),
+    Option("allowed_client_namespaces", "allowedClientNamespaces", "list", [],
+           "Namespaces whose pods may reach the client, dashboard and GCS ports "
+           "(JSON list or comma-separated).",
+           checks.namespace_list),
+    Option("allowed_client_pod_labels", "allowedClientPodLabels", "map", {},
+           'Pods in the cluster namespace with these labels may reach the client ports, as JSON, e.g. '
+           '{"ray-client": "true"}.', checks.label_map),
+    Option("allow_unauthenticated_exposure", "allowUnauthenticatedExposure", "boolean", False,
+           "Allow a NodePort/LoadBalancer Service while auth is off.", checks.boolean),
+)  # fmt: skip
+
+BY_PATH = {o.path: o for o in OPTIONS}
+BY_KEY = {o.key: o for o in OPTIONS}
+
+
+def default(path: str) -> Any:
+    """The declared default of the option at ``path``."""
+    return BY_PATH[path].default
+
+
+def defaults_under(parent: str) -> dict[str, Any]:
+    """Declared defaults of the nested options under ``parent`` (``head_resources`` -> cpu, memory)."""
+    prefix = f"{parent}."
+    return {o.path.removeprefix(prefix): o.default for o in OPTIONS if o.path.startswith(prefix)}
