@@ -10,7 +10,7 @@ from ray_static.args import RayClusterArgs
 from ray_static.errors import RayStaticConfigError
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
-from ray_static.settings import resolve
+from ray_static.settings import Settings, resolve
 from ray_static.token import GeneratedToken, generation_unavailable
 
 
@@ -29,6 +29,14 @@ class RayCluster(pulumi.ComponentResource):
     """Dashboard and Jobs API: `http://<svc>.<ns>.svc.cluster.local:8265`."""
     auth_token: pulumi.Output[str | None]
     """The Ray auth token (a secret); unset when auth is off."""
+
+    @staticmethod
+    def _token(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """The given token, or one generated once and kept in the state; a secret either way (the engine
+        also marks the generated one, through additional_secret_outputs)."""
+        if settings.auth_token is not None:
+            return pulumi.Output.secret(settings.auth_token)
+        return pulumi.Output.secret(GeneratedToken(f"{name}-auth-token", opts=opts).token)
 
     def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
@@ -49,13 +57,8 @@ class RayCluster(pulumi.ComponentResource):
             namespace_name = pulumi.Output.from_input(settings.namespace)
 
         pod_dependencies: list[pulumi.Resource] = []
-        token: pulumi.Output[str] | None = None
-        if settings.auth:
-            # Secret either way (the engine also marks the generated one, through additional_secret_outputs).
-            if settings.auth_token is not None:
-                token = pulumi.Output.secret(settings.auth_token)
-            else:
-                token = pulumi.Output.secret(GeneratedToken(f"{name}-auth-token", opts=child).token)
+        token = self._token(name, settings, child) if settings.auth else None
+        if token is not None:
             pod_dependencies.append(
                 core.Secret(f"{name}-auth", auth_secret_args(settings, token), opts=scoped)
             )

@@ -1,0 +1,55 @@
+"""Rewrite Pulumi.yaml's `config:` block and the README's config table from the option table.
+
+venv/bin/python -m program.sync          # write both
+venv/bin/python -m program.sync --check  # exit 1 and name the stale file(s) instead of writing
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from program.schema import config_schema, readme_table
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_HEADER = "config:\n"
+README_BLOCK = re.compile(r"(<!-- config-table:start -->\n)(.*?)(<!-- config-table:end -->)", re.DOTALL)
+
+
+def pulumi_yaml(text: str) -> str:
+    """Pulumi.yaml with its `config:` block (the file's last top-level key) rendered anew."""
+    head, found, _ = text.partition(CONFIG_HEADER)
+    if not found:
+        raise ValueError("Pulumi.yaml has no top-level `config:` block")
+    body = yaml.safe_dump(config_schema(), sort_keys=False, width=200, allow_unicode=True)
+    return head + CONFIG_HEADER + "".join(f"  {line}\n" for line in body.splitlines())
+
+
+def readme(text: str) -> str:
+    """README.md with the table between its config-table markers rendered anew."""
+    if not README_BLOCK.search(text):
+        raise ValueError("README.md has no config-table markers")
+    return README_BLOCK.sub(lambda m: m[1] + readme_table() + m[3], text)
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for name, render in (("Pulumi.yaml", pulumi_yaml), ("README.md", readme)):
+        path = REPO / name
+        current = path.read_text()
+        wanted = render(current)
+        if wanted != current:
+            stale.append(name)
+            if not check:
+                path.write_text(wanted)
+    if check and stale:
+        print(f"out of date with ray_static/options.py: {', '.join(stale)} (run scripts/sync-config)")
+        return 1
+    print(f"rewrote {', '.join(stale)}" if stale else "Pulumi.yaml and README.md are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
