@@ -105,3 +105,5 @@ class RayClusterArgs(TypedDict, total=False):
     """Pods in the cluster's namespace with these labels may reach the client, dashboard and GCS ports."""
     allow_unauthenticated_exposure: bool
     """Allow a NodePort/LoadBalancer Service while auth is off. Default false."""
+    termination_grace_period_seconds: int
+    """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""

@@ -64,6 +64,7 @@ MIN_MEMORY_BYTES = 512 * 1024**2
 MAX_NAME_LENGTH = 40
 """Instance names stay short so `<name>-worker-<group>` fits in a 63-character label."""
 MAX_GROUP_NAME_LENGTH = 15
+MAX_GRACE_PERIOD_SECONDS = 86400
 
 # Init container that waits for the GCS: small, since it only runs `ray health-check`.
 WAIT_CONTAINER_CPU = "200m"

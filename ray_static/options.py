@@ -116,6 +116,9 @@ OPTIONS: tuple[Option, ...] = (
            '{"ray-client": "true"}.', checks.label_map),
     Option("allow_unauthenticated_exposure", "allowUnauthenticatedExposure", "boolean", False,
            "Allow a NodePort/LoadBalancer Service while auth is off.", checks.boolean),
+    Option("termination_grace_period_seconds", "terminationGracePeriodSeconds", "integer", 30,
+           "Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400).",
+           checks.whole_number(0, c.MAX_GRACE_PERIOD_SECONDS)),
 )  # fmt: skip
 
 BY_PATH = {o.path: o for o in OPTIONS}

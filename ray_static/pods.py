@@ -185,6 +185,7 @@ def _pod_spec(
         affinity=settings.affinity or None,  # type: ignore[arg-type]  # wire-format mapping, passed through
         image_pull_secrets=[core.LocalObjectReferenceArgs(name=n) for n in settings.image_pull_secrets]
         or None,
+        termination_grace_period_seconds=settings.termination_grace_period_seconds,
     )
 
 

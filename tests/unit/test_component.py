@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from ray_static import RayCluster
+from ray_static import RayCluster, RayClusterArgs
 from ray_static import constants as c
 from tests.support.manifests import all_containers, container, deployment, env_of, pod_spec
 from tests.support.render import Rendered, Run, find, find_all, run_cluster, run_programs
@@ -537,6 +537,14 @@ def test_pod_options_reach_every_pod() -> None:
         for each in spec["containers"] + spec.get("initContainers", []):
             assert env_of(each)["RAY_LOG_TO_STDERR"]["value"] == "1"
             assert each["imagePullPolicy"] == "Always"
+
+
+@pytest.mark.parametrize(("given", "seconds"), [({}, 30), ({"termination_grace_period_seconds": 120}, 120)])
+def test_termination_grace_period_reaches_every_pod(given: dict[str, Any], seconds: int) -> None:
+    args: RayClusterArgs = {**given, "worker_groups": [{"name": "gpu"}]}  # type: ignore[typeddict-item]
+    rendered = run_cluster(args).resources
+    for name in ("ray-head", "ray-worker", "ray-worker-gpu"):
+        assert pod_spec(rendered, name)["terminationGracePeriodSeconds"] == seconds
 
 
 # --- outputs, composition, providers ---------------------------------------------------------------

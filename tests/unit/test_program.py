@@ -104,6 +104,7 @@ def test_config_maps_onto_the_cluster() -> None:
             imagePullSecrets="regcred, other",
             env='{"RAY_LOG_TO_STDERR": "1"}',
             podAnnotations='{"example.com/team": "ml"}',
+            terminationGracePeriodSeconds="90",
             workerGroups='[{"name": "gpu", "replicas": 2, "cpu": "8", "memory": "32Gi", "gpus": 4,'
             ' "nodeSelector": {"gpu": "a100"}, "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}]',
         )
@@ -127,6 +128,7 @@ def test_config_maps_onto_the_cluster() -> None:
     }
     assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "4"
     assert gpu["imagePullSecrets"] == [{"name": "regcred"}, {"name": "other"}]
+    assert gpu["terminationGracePeriodSeconds"] == 90
     assert env_of(gpu["containers"][0])["RAY_LOG_TO_STDERR"]["value"] == "1"
     assert find(rendered, "core/v1:Service").inputs["spec"]["type"] == "LoadBalancer"
     policy = find(rendered, "NetworkPolicy").inputs["spec"]["ingress"][1]["from"]
@@ -213,6 +215,10 @@ BAD_CONFIG = [
         'tolerations[0].tolerationSeconds: got "soon"; expected a whole number of seconds.',
     ),
     (cfg(authToken="short"), "authToken: got a 5-character value; expected at least 16 characters."),
+    (
+        cfg(terminationGracePeriodSeconds="1m"),
+        'terminationGracePeriodSeconds: got "1m"; expected a whole number from 0 to 86400.',
+    ),
 ]
 
 

@@ -102,8 +102,14 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "worker: got an unknown setting; expected one of affinity, allow_unauthenticated_exposure, "
         "allowed_client_namespaces, allowed_client_pod_labels, auth, auth_token, create_namespace, env, "
         "head_ray_cpus, head_resources, image, image_pull_policy, image_pull_secrets, namespace, network_policy, "
-        "node_selector, pod_annotations, ray_version, service_account, service_type, tolerations, worker_groups, "
+        "node_selector, pod_annotations, ray_version, service_account, service_type, "
+        "termination_grace_period_seconds, tolerations, worker_groups, "
         'worker_resources, workers (did you mean "workers"?).',
+    ),
+    (
+        "negative grace period",
+        {"termination_grace_period_seconds": -5},
+        "termination_grace_period_seconds: got -5; expected a whole number from 0 to 86400.",
     ),
     (
         "duplicate group",
