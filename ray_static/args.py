@@ -105,5 +105,7 @@ class RayClusterArgs(TypedDict, total=False):
     """Pods in the cluster's namespace with these labels may reach the client, dashboard and GCS ports."""
     allow_unauthenticated_exposure: bool
     """Allow a NodePort/LoadBalancer Service while auth is off. Default false."""
+    usage_stats: bool
+    """Let Ray send its anonymous usage statistics (RAY_USAGE_STATS_ENABLED). Default false: no phone-home."""
     termination_grace_period_seconds: int
     """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""

@@ -57,7 +57,13 @@ _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
-MANAGED_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_CLUSTER_NAME", "RAY_ADDRESS")
+MANAGED_ENV = (
+    "RAY_AUTH_MODE",
+    "RAY_AUTH_TOKEN",
+    "RAY_CLUSTER_NAME",
+    "RAY_ADDRESS",
+    "RAY_USAGE_STATS_ENABLED",
+)
 """Variables ray-static sets itself on every Ray container."""
 MIN_TOKEN_LENGTH = 16
 AFFINITY_KINDS = ("nodeAffinity", "podAffinity", "podAntiAffinity")

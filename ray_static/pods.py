@@ -66,12 +66,14 @@ def shm_mount() -> core.VolumeMountArgs:
 def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
     """Environment for every Ray container, init containers included.
 
-    RAY_AUTH_MODE is set either way, since newer Ray images change its default.
+    RAY_AUTH_MODE is set either way, since newer Ray images change its default. Usage statistics are off
+    unless asked for: Ray 2.60's dashboard also probes the cloud metadata address while collecting them.
     """
     env = [
         core.EnvVarArgs(name="RAY_CLUSTER_NAME", value=settings.name),
         core.EnvVarArgs(name="RAY_ADDRESS", value=ray_address),
         core.EnvVarArgs(name="RAY_AUTH_MODE", value="token" if settings.auth else "disabled"),
+        core.EnvVarArgs(name="RAY_USAGE_STATS_ENABLED", value="1" if settings.usage_stats else "0"),
     ]
     if settings.auth:
         env.append(

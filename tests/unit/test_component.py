@@ -547,6 +547,13 @@ def test_termination_grace_period_reaches_every_pod(given: dict[str, Any], secon
         assert pod_spec(rendered, name)["terminationGracePeriodSeconds"] == seconds
 
 
+@pytest.mark.parametrize(("given", "value"), [({}, "0"), ({"usage_stats": True}, "1")])
+def test_usage_stats_are_off_in_every_container_unless_asked_for(given: dict[str, Any], value: str) -> None:
+    rendered = run_cluster(given).resources  # type: ignore[arg-type]
+    for each in all_containers(rendered):
+        assert env_of(each)["RAY_USAGE_STATS_ENABLED"]["value"] == value, each["name"]
+
+
 # --- outputs, composition, providers ---------------------------------------------------------------
 
 

@@ -103,7 +103,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "allowed_client_namespaces, allowed_client_pod_labels, auth, auth_token, create_namespace, env, "
         "head_ray_cpus, head_resources, image, image_pull_policy, image_pull_secrets, namespace, network_policy, "
         "node_selector, pod_annotations, ray_version, service_account, service_type, "
-        "termination_grace_period_seconds, tolerations, worker_groups, "
+        "termination_grace_period_seconds, tolerations, usage_stats, worker_groups, "
         'worker_resources, workers (did you mean "workers"?).',
     ),
     (
@@ -130,7 +130,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "managed env var",
         {"env": {"RAY_AUTH_MODE": "disabled"}},
         'env.RAY_AUTH_MODE: got "RAY_AUTH_MODE"; expected a variable ray-static does not manage '
-        "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_CLUSTER_NAME, RAY_ADDRESS).",
+        "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_CLUSTER_NAME, RAY_ADDRESS, RAY_USAGE_STATS_ENABLED).",
     ),
     (
         "bad label in node selector",
