@@ -6,15 +6,18 @@ and RayClusterArgs (tests/unit/test_schema.py pins it).
 """
 
 import os
+import re
 import sys
 from importlib.metadata import version
 from typing import Any
 
-from pulumi.provider import main
+from pulumi import InputPropertyError, Inputs, ResourceOptions
+from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
 
-from ray_static import RayCluster
+from ray_static import RayCluster, RayStaticConfigError
+from ray_static.settings import resolve
 from ray_static.token import disable_generation
 
 NAME = "ray-static"
@@ -44,6 +47,29 @@ class RayStaticProvider(ComponentProvider):
             if prop.type == PropertyType.INTEGER and isinstance(value, float) and value.is_integer():
                 fixed[py_name] = int(value)
         return fixed
+
+    def construct(
+        self, name: str, resource_type: str, inputs: Inputs, options: ResourceOptions | None = None
+    ) -> ConstructResult:
+        """Bad inputs are refused up front, in one sentence naming the property as the program spells it
+        (``workerResources.cpu``), not as a Python traceback from inside the component."""
+        component = self._component_defs[resource_type.rsplit(":", maxsplit=1)[-1]]
+        try:
+            resolve(name, self.map_inputs(inputs, component), schema_name)
+        except RayStaticConfigError as error:
+            raise InputPropertyError(error.setting, str(error)) from None
+        return super().construct(name, resource_type, inputs, options)
+
+
+_SNAKE = re.compile(r"\b([a-z][a-z0-9]*)((?:_[a-z0-9]+)+)\b")
+
+
+def schema_name(path: str) -> str:
+    """An argument path in the schema's camelCase (``worker_groups[0].node_selector`` ->
+    ``workerGroups[0].nodeSelector``); the instance name is the resource's name."""
+    if path == "name":
+        return "resource name"
+    return _SNAKE.sub(lambda m: m[1] + "".join(part.title() for part in m[2].split("_")[1:]), path)
 
 
 def provider() -> RayStaticProvider:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from pulumi import InputPropertyError
 
 from ray_static import RayCluster
 from tests.support.versions import pinned_versions
@@ -118,3 +119,39 @@ def test_the_plugin_hands_integers_to_the_component_as_int() -> None:
     group = args["worker_groups"][0]
     assert (group["replicas"], type(group["replicas"])) == (3, int)
     assert type(group["tolerations"][0]["toleration_seconds"]) is int
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("workers", "workers"),
+        ("worker_resources.cpu_request", "workerResources.cpuRequest"),
+        (
+            "worker_groups[1].tolerations[0].toleration_seconds",
+            "workerGroups[1].tolerations[0].tolerationSeconds",
+        ),
+        ("node_selector.kubernetes.io/arch", "nodeSelector.kubernetes.io/arch"),
+        ("name", "resource name"),
+    ],
+)
+def test_plugin_errors_name_schema_properties(path: str, name: str) -> None:
+    assert load_plugin().schema_name(path) == name
+
+
+def test_the_plugin_refuses_bad_inputs_before_constructing() -> None:
+    """The error a YAML/TypeScript program sees: one sentence with the property in its own spelling."""
+    plugin = load_plugin()
+    provider = plugin.RayStaticProvider([RayCluster], plugin.NAME)
+    with pytest.raises(InputPropertyError) as failure:
+        provider.construct("ray", "ray-static:index:RayCluster", {"workerResources": {"cpu": "1500m"}})
+    assert failure.value.property_path == "workerResources.cpu"
+    assert failure.value.reason == (
+        'workerResources.cpu: got "1500m"; expected a whole number of CPUs such as "2" or "2000m" '
+        "(Ray schedules whole CPUs)."
+    )
+    with pytest.raises(InputPropertyError) as failure:
+        provider.construct("ray", "ray-static:index:RayCluster", {"serviceType": "NodePort", "auth": False})
+    assert failure.value.reason == (
+        'serviceType: got "NodePort"; expected "ClusterIP" while auth is false (anyone reaching the port '
+        "could run code), unless allowUnauthenticatedExposure is true."
+    )
