@@ -5,7 +5,6 @@ from stdout, so nothing may print before the provider server does. The schema is
 and RayClusterArgs (tests/unit/test_schema.py pins it).
 """
 
-import os
 import re
 import sys
 from importlib.metadata import version
@@ -18,7 +17,6 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster, RayStaticConfigError
 from ray_static.settings import resolve
-from ray_static.token import disable_generation
 
 NAME = "ray-static"
 
@@ -78,13 +76,4 @@ def provider() -> RayStaticProvider:
 
 
 if __name__ == "__main__":
-    # Programs in other languages cannot run the Python dynamic provider that generates the token: the
-    # engine starts it with the program's runtime (pulumi/pulumi#5455). PULUMI_PYTHON_CMD, which the plugin
-    # inherits from the engine, points that provider at a Python that has pulumi and ray_static.
-    if not os.environ.get("PULUMI_PYTHON_CMD"):
-        disable_generation(
-            "a program in another language cannot run the Python dynamic provider that generates one; "
-            "pass authToken as a secret, set PULUMI_PYTHON_CMD to the plugin's venv python, "
-            "or set auth to false"
-        )
     main(provider(), sys.argv[1:])

@@ -7,11 +7,10 @@ import pulumi_kubernetes.networking.v1 as networking
 
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
-from ray_static.errors import RayStaticConfigError
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.settings import Settings, resolve
-from ray_static.token import GeneratedToken, generation_unavailable
+from ray_static.token import generated_token
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -32,18 +31,14 @@ class RayCluster(pulumi.ComponentResource):
 
     @staticmethod
     def _token(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        """The given token, or one generated once and kept in the state; a secret either way (the engine
-        also marks the generated one, through additional_secret_outputs)."""
+        """The given token, or one generated once and kept in the state; a secret either way."""
         if settings.auth_token is not None:
             return pulumi.Output.secret(settings.auth_token)
-        return pulumi.Output.secret(GeneratedToken(f"{name}-auth-token", opts=opts).token)
+        return generated_token(f"{name}-auth-token", opts)
 
     def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
         settings = resolve(name, args)
-        unavailable = generation_unavailable()
-        if settings.auth and settings.auth_token is None and unavailable:
-            raise RayStaticConfigError("authToken", "no value", f"a secret token here ({unavailable})")
         super().__init__(c.COMPONENT_TYPE, name, None, opts)
 
         child = pulumi.ResourceOptions(parent=self)

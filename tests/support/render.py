@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import runpy
-import secrets
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -69,6 +68,7 @@ class Rendered:
     """Dotted paths of input values that were secrets (e.g. ``stringData.token``)."""
     additional_secret_outputs: tuple[str, ...] = ()
     delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,10 +139,9 @@ def _unwrap(value: Any, path: str, secret_paths: list[str]) -> Any:
 
 def _mock_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Realistic id and state for a registration: what the provider would return after create."""
-    if type_ == "pulumi-python:dynamic:Resource":
-        state = {k: v for k, v in inputs.items() if k != "__provider"}
-        state.setdefault("token", secrets.token_urlsafe(32))
-        return f"{name}-id", state
+    if type_ == "pulumi:index:Stash":
+        # The engine's Stash keeps its first input as its output.
+        return f"{name}-id", {**inputs, "output": inputs.get("input")}
     if not type_.startswith("kubernetes:"):
         return f"{name}-id", dict(inputs)
     state = json.loads(json.dumps(inputs, default=str))
@@ -188,6 +187,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
             secret_paths=tuple(sorted(secret_paths)),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             delete_before_replace=bool(request.deleteBeforeReplace),
+            ignore_changes=tuple(request.ignoreChanges),
         )
         with self.lock:
             self.records.append(record)

@@ -40,9 +40,8 @@ def test_default_cluster_has_the_guide_objects_plus_security(rendered: list[Rend
         ("kubernetes:core/v1:Secret", "ray-auth"),
         ("kubernetes:core/v1:ServiceAccount", "ray"),
         ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "ray"),
-        ("pulumi-python:dynamic:Resource", "ray-auth-token"),
-        # Its own config-free provider, so a config change never shows a provider update.
-        ("pulumi:providers:pulumi-python", "ray-static-token-provider"),
+        # The generated token, kept by the engine's built-in Stash (no provider plugin).
+        ("pulumi:index:Stash", "ray-auth-token"),
     }
     kube_names = {
         (r.inputs["kind"], r.inputs["metadata"]["name"], r.inputs["metadata"].get("namespace"))
@@ -418,14 +417,26 @@ def test_token_reaches_every_container_through_the_secret(default_run: Run) -> N
     assert default_run.component_secret_outputs() == {"auth_token"}
 
 
-def test_generated_token_comes_from_the_dynamic_provider(rendered: list[Rendered]) -> None:
-    token = find(rendered, "pulumi-python:dynamic:Resource", "ray-auth-token")
-    assert token.additional_secret_outputs == ("token",)
+def test_generated_token_is_kept_by_a_stash(rendered: list[Rendered]) -> None:
+    """A fresh random proposal each run; the Stash keeps the first (ignore_changes), a secret either way."""
+    stash = find(rendered, "pulumi:index:Stash", "ray-auth-token")
+    assert stash.ignore_changes == ("input",)
+    assert set(stash.additional_secret_outputs) == {"input", "output"}
+    assert stash.secret_paths == ("input",)
+    assert len(stash.inputs["input"]) == 43  # 32 random bytes, URL-safe base64
+    assert not find_all(rendered, "dynamic:Resource")
+    assert not find_all(rendered, "providers:pulumi-python")
+
+
+def test_each_run_proposes_a_new_token_for_the_stash_to_ignore() -> None:
+    first = find(run_cluster({}).resources, "pulumi:index:Stash").inputs["input"]
+    second = find(run_cluster({}).resources, "pulumi:index:Stash").inputs["input"]
+    assert first != second
 
 
 def test_given_token_is_used_and_kept_secret() -> None:
     run = run_cluster(lambda: {"auth_token": pulumi.Output.secret("a-given-token-0123456789")})
-    assert not find_all(run.resources, "dynamic:Resource")
+    assert not find_all(run.resources, "pulumi:index:Stash")
     assert find(run.resources, "core/v1:Secret").inputs["stringData"] == {"token": "a-given-token-0123456789"}
     assert run.component_outputs()["auth_token"] == "a-given-token-0123456789"
     assert run.component_secret_outputs() == {"auth_token"}
@@ -434,7 +445,7 @@ def test_given_token_is_used_and_kept_secret() -> None:
 def test_auth_off_sets_mode_disabled_and_creates_no_secret() -> None:
     run = run_cluster({"auth": False})
     assert not find_all(run.resources, "core/v1:Secret")
-    assert not find_all(run.resources, "dynamic:Resource")
+    assert not find_all(run.resources, "pulumi:index:Stash")
     for each in all_containers(run.resources):
         env = env_of(each)
         assert env["RAY_AUTH_MODE"]["value"] == "disabled"

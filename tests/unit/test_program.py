@@ -60,7 +60,7 @@ def test_schema_defaults_equal_the_component_defaults() -> None:
     explicit = run_program(_defaults_as_config())
     implicit = run_program({})
     # The generated token differs per run (as it would per stack); everything else must be identical.
-    strip = {"pulumi-python:dynamic:Resource", "kubernetes:core/v1:Secret"}
+    strip = {"pulumi:index:Stash", "kubernetes:core/v1:Secret"}
 
     def by_key(resources: list[Rendered]) -> dict[tuple[str, str], dict[str, Any]]:
         return {(r.type, r.name): r.inputs for r in resources if r.type not in strip}
@@ -142,7 +142,7 @@ def test_given_token_is_a_secret_everywhere() -> None:
     assert run.stack_secret_outputs == {"auth_token"}
     secret = find(run.resources, "core/v1:Secret")
     assert secret.inputs["stringData"] == {"token": token} and secret.secret_paths
-    assert not find_all(run.resources, "dynamic:Resource")
+    assert not find_all(run.resources, "pulumi:index:Stash")
 
 
 def test_auth_off_exports_no_token() -> None:

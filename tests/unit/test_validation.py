@@ -1,11 +1,10 @@
 """Bad component args: one exact sentence each, raised before any resource is registered."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ray_static import RayStaticConfigError, token
+from ray_static import RayStaticConfigError
 from ray_static.settings import resolve
 from tests.support.render import RenderError, run_cluster
 
@@ -209,25 +208,3 @@ def test_defaults() -> None:
         ("ray-worker", 3, "1", "2Gi")
     ]
     assert (s.service_type, s.auth, s.network_policy, s.service_account) == ("ClusterIP", True, True, "ray")
-
-
-@pytest.fixture
-def no_token_generation() -> Iterator[None]:
-    """This process behaves like the component plugin serving a program in another language."""
-    token.disable_generation("pass authToken as a secret")
-    yield
-    token._generation_unavailable = None  # pyright: ignore[reportPrivateUsage]
-
-
-@pytest.mark.usefixtures("no_token_generation")
-def test_plugin_without_token_generation_needs_a_given_token() -> None:
-    with pytest.raises(RenderError) as failure:
-        run_cluster({})
-    assert (
-        str(failure.value.error)
-        == "authToken: got no value; expected a secret token here (pass authToken as a secret)."
-    )
-    assert failure.value.run.resources == []
-    # A given token, or auth off, needs no generation.
-    assert run_cluster({"auth_token": "x" * 32}).resources
-    assert run_cluster({"auth": False}).resources
