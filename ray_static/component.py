@@ -10,7 +10,7 @@ from ray_static.args import RayClusterArgs
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.settings import Settings, resolve
-from ray_static.token import generated_token
+from ray_static.token import fingerprint, generated_token
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -65,10 +65,15 @@ class RayCluster(pulumi.ComponentResource):
         # Pods need their Secret and ServiceAccount. Head and workers start in parallel: workers wait for
         # the GCS themselves, so they never depend on the head Deployment.
         pods = pulumi.ResourceOptions.merge(scoped, pulumi.ResourceOptions(depends_on=pod_dependencies))
+        rollout = (
+            {c.AUTH_TOKEN_FINGERPRINT_ANNOTATION: fingerprint(token, name)} if token is not None else None
+        )
         service = core.Service(f"{name}-head", head_service_args(settings), opts=scoped)
-        apps.Deployment(f"{name}-head", head_deployment_args(settings), opts=pods)
+        apps.Deployment(f"{name}-head", head_deployment_args(settings, rollout), opts=pods)
         for group in settings.groups:
-            apps.Deployment(group.deployment_name, worker_deployment_args(settings, group), opts=pods)
+            apps.Deployment(
+                group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
+            )
 
         service_name = service.metadata.apply(lambda m: m.name or settings.head_name)
         fqdn = pulumi.Output.concat(service_name, ".", namespace_name, ".svc.cluster.local")

@@ -45,6 +45,7 @@ HEAD_GROUP = "headgroup"
 DEFAULT_WORKER_GROUP = "default"
 
 HEAD_TEMPLATE_HASH_ANNOTATION = "ray-static/head-template-hash"
+AUTH_TOKEN_FINGERPRINT_ANNOTATION = "ray-static/auth-token-fingerprint"
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
 
@@ -54,6 +55,12 @@ RAY_GID = 100
 
 AUTH_SECRET_KEY = "token"
 """Key of the token inside the `<name>-auth` Secret."""
+AUTH_TOKEN_DIR = "/var/run/secrets/ray"
+"""Where every Ray container (init containers too) has the Secret mounted, read-only."""
+AUTH_TOKEN_PATH = f"{AUTH_TOKEN_DIR}/{AUTH_SECRET_KEY}"
+"""RAY_AUTH_TOKEN_PATH: Ray reads the token from this file, so it is never in the environment."""
+AUTH_TOKEN_MODE = 0o440
+"""Owner root, group the pod's fsGroup (Ray's gid 100): readable by Ray, by no one else."""
 
 GCS_WAIT_INTERVAL_SECONDS = 5
 

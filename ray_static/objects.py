@@ -6,7 +6,7 @@ import pulumi_kubernetes.meta.v1 as meta
 
 from ray_static import constants as c
 from ray_static.labels import labels, selector_labels
-from ray_static.pods import head_pod_template, template_hash, worker_pod_template
+from ray_static.pods import Annotations, head_pod_template, template_hash, worker_pod_template
 from ray_static.security import pod_security_labels
 from ray_static.settings import Settings, WorkerGroup
 
@@ -51,7 +51,7 @@ def head_service_args(settings: Settings) -> core.ServiceInitArgs:
     )
 
 
-def head_deployment_args(settings: Settings) -> apps.DeploymentInitArgs:
+def head_deployment_args(settings: Settings, rollout: Annotations | None = None) -> apps.DeploymentInitArgs:
     """One head, replaced with Recreate so two heads (two Ray clusters) never run side by side."""
     return apps.DeploymentInitArgs(
         metadata=meta.ObjectMetaArgs(
@@ -63,13 +63,18 @@ def head_deployment_args(settings: Settings) -> apps.DeploymentInitArgs:
             replicas=1,
             strategy=apps.DeploymentStrategyArgs(type="Recreate"),
             selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
-            template=head_pod_template(settings),
+            template=head_pod_template(settings, rollout),
         ),
     )
 
 
-def worker_deployment_args(settings: Settings, group: WorkerGroup) -> apps.DeploymentInitArgs:
-    """A worker group. patchForce: a `kubectl scale` done by hand is overwritten on the next `pulumi up`."""
+def worker_deployment_args(
+    settings: Settings, group: WorkerGroup, rollout: Annotations | None = None
+) -> apps.DeploymentInitArgs:
+    """A worker group. patchForce: a `kubectl scale` done by hand is overwritten on the next `pulumi up`.
+
+    ``rollout`` annotations restart the workers with the head when they change (e.g. the token's mark).
+    """
     head_hash = template_hash(head_pod_template(settings))
     return apps.DeploymentInitArgs(
         metadata=meta.ObjectMetaArgs(
@@ -81,6 +86,6 @@ def worker_deployment_args(settings: Settings, group: WorkerGroup) -> apps.Deplo
         spec=apps.DeploymentSpecArgs(
             replicas=group.replicas,
             selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
-            template=worker_pod_template(settings, group, head_hash),
+            template=worker_pod_template(settings, group, head_hash, rollout),
         ),
     )

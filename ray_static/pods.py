@@ -2,8 +2,10 @@
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
+import pulumi
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.meta.v1 as meta
 
@@ -15,6 +17,7 @@ from ray_static.settings import Resources, Settings, WorkerGroup
 from ray_static.wire import to_wire
 
 SHM_VOLUME = "dshm"
+AUTH_VOLUME = "ray-auth"
 HEAD_CONTAINER = "ray-head"
 WORKER_CONTAINER = "ray-worker"
 WAIT_CONTAINER = "wait-gcs-ready"
@@ -63,6 +66,26 @@ def shm_mount() -> core.VolumeMountArgs:
     return core.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm")
 
 
+def auth_volume(settings: Settings) -> core.VolumeArgs:
+    """The token Secret as a file, readable by Ray's group only."""
+    return core.VolumeArgs(
+        name=AUTH_VOLUME,
+        secret=core.SecretVolumeSourceArgs(
+            secret_name=settings.auth_secret_name,
+            items=[core.KeyToPathArgs(key=c.AUTH_SECRET_KEY, path=c.AUTH_SECRET_KEY)],
+            default_mode=c.AUTH_TOKEN_MODE,
+        ),
+    )
+
+
+def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMountArgs]:
+    """What every Ray container mounts: /dev/shm (not the GCS wait) and, with auth, the token read-only."""
+    mounts = [shm_mount()] if shm else []
+    if settings.auth:
+        mounts.append(core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True))
+    return mounts
+
+
 def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
     """Environment for every Ray container, init containers included.
 
@@ -76,16 +99,8 @@ def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
         core.EnvVarArgs(name="RAY_USAGE_STATS_ENABLED", value="1" if settings.usage_stats else "0"),
     ]
     if settings.auth:
-        env.append(
-            core.EnvVarArgs(
-                name="RAY_AUTH_TOKEN",
-                value_from=core.EnvVarSourceArgs(
-                    secret_key_ref=core.SecretKeySelectorArgs(
-                        name=settings.auth_secret_name, key=c.AUTH_SECRET_KEY
-                    )
-                ),
-            )
-        )
+        # A file, not RAY_AUTH_TOKEN: an env var shows in /proc/<pid>/environ and reaches every child.
+        env.append(core.EnvVarArgs(name="RAY_AUTH_TOKEN_PATH", value=c.AUTH_TOKEN_PATH))
     env.extend(core.EnvVarArgs(name=k, value=v) for k, v in sorted(settings.env.items()))
     return env
 
@@ -124,7 +139,7 @@ def head_container(settings: Settings) -> core.ContainerArgs:
         env=ray_env(settings, f"127.0.0.1:{c.GCS_PORT}"),
         ports=head_ports(),
         resources=resource_requirements(settings.head),
-        volume_mounts=[shm_mount()],
+        volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
         liveness_probe=liveness_probe(settings.ray_version, c.HEAD),
         security_context=container_security_context(),
@@ -143,6 +158,7 @@ def wait_gcs_container(settings: Settings) -> core.ContainerArgs:
             limits={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
             requests={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
         ),
+        volume_mounts=ray_mounts(settings, shm=False) or None,
         security_context=container_security_context(),
     )
 
@@ -156,7 +172,7 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
         env=ray_env(settings, settings.gcs_address),
         ports=node_ports(),
         resources=resource_requirements(group.resources),
-        volume_mounts=[shm_mount()],
+        volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
         liveness_probe=liveness_probe(settings.ray_version, c.WORKER),
         security_context=container_security_context(),
@@ -177,7 +193,7 @@ def _pod_spec(
     return core.PodSpecArgs(
         containers=containers,
         init_containers=init_containers,
-        volumes=[shm_volume(resources)],
+        volumes=[shm_volume(resources), *([auth_volume(settings)] if settings.auth else [])],
         security_context=pod_security_context(),
         service_account_name=settings.service_account,
         # A static Ray cluster never talks to the Kubernetes API.
@@ -196,16 +212,22 @@ def _toleration_kwargs(wire: dict[str, Any]) -> dict[str, Any]:
     return {names.get(k, k): v for k, v in wire.items()}
 
 
-def _annotations(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str] | None:
-    merged = {**settings.pod_annotations, **(extra or {})}
+Annotations = Mapping[str, pulumi.Input[str]]
+
+
+def _annotations(settings: Settings, *extra: Annotations | None) -> dict[str, pulumi.Input[str]] | None:
+    merged: dict[str, pulumi.Input[str]] = dict(settings.pod_annotations)
+    for more in extra:
+        merged.update(more or {})
     return merged or None
 
 
-def head_pod_template(settings: Settings) -> core.PodTemplateSpecArgs:
+def head_pod_template(settings: Settings, rollout: Annotations | None = None) -> core.PodTemplateSpecArgs:
+    """The head pod; ``rollout`` annotations (values may be Outputs) restart it when they change."""
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
             labels=labels(settings, c.HEAD, c.HEAD_GROUP),
-            annotations=_annotations(settings),
+            annotations=_annotations(settings, rollout),
         ),
         spec=_pod_spec(
             settings,
@@ -224,12 +246,14 @@ def template_hash(template: core.PodTemplateSpecArgs) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def worker_pod_template(settings: Settings, group: WorkerGroup, head_hash: str) -> core.PodTemplateSpecArgs:
+def worker_pod_template(
+    settings: Settings, group: WorkerGroup, head_hash: str, rollout: Annotations | None = None
+) -> core.PodTemplateSpecArgs:
     """A worker pod; the head template's hash rolls the workers whenever the head pod changes."""
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
             labels=labels(settings, c.WORKER, group.group),
-            annotations=_annotations(settings, {c.HEAD_TEMPLATE_HASH_ANNOTATION: head_hash}),
+            annotations=_annotations(settings, {c.HEAD_TEMPLATE_HASH_ANNOTATION: head_hash}, rollout),
         ),
         spec=_pod_spec(
             settings,

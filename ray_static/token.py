@@ -6,6 +6,7 @@ input), so a no-op `pulumi up` or preview changes nothing and the token stays un
 is part of the engine, so the token works the same for programs in every language.
 """
 
+import hashlib
 import secrets
 from typing import cast
 
@@ -26,3 +27,15 @@ def generated_token(name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[st
         ),
     )
     return pulumi.Output.secret(cast(pulumi.Output[str], stash.output))
+
+
+def fingerprint(token: pulumi.Output[str], cluster: str) -> pulumi.Output[str]:
+    """A short, public mark of the token that changes exactly when the token does.
+
+    Pods carry it as an annotation, so a new token restarts every Ray pod together instead of leaving
+    running processes on the old one. scrypt, salted with the cluster's name, keeps even a weak given
+    token from being recovered from it; shown in plain (not a secret) so a preview says a roll is coming.
+    """
+    salt = f"ray-static:{cluster}".encode()
+    mark = token.apply(lambda t: hashlib.scrypt(t.encode(), salt=salt, n=2**14, r=8, p=1, dklen=8).hex())
+    return pulumi.Output.unsecret(mark)

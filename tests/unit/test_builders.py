@@ -123,14 +123,14 @@ def test_extra_groups(case: Case) -> None:
 
 ENV = [
     Case(
-        "auth on: mode and token from the Secret",
+        "auth on: mode, and the token as a file (never the value in the environment)",
         {},
         [
             {"name": "RAY_CLUSTER_NAME", "value": "ray"},
             {"name": "RAY_ADDRESS", "value": "addr"},
             {"name": "RAY_AUTH_MODE", "value": "token"},
             {"name": "RAY_USAGE_STATS_ENABLED", "value": "0"},
-            {"name": "RAY_AUTH_TOKEN", "valueFrom": {"secretKeyRef": {"name": "ray-auth", "key": "token"}}},
+            {"name": "RAY_AUTH_TOKEN_PATH", "value": "/var/run/secrets/ray/token"},
         ],
     ),
     Case(

@@ -273,8 +273,8 @@ def test_requests_equal_limits_and_shm_is_sized_to_memory(rendered: list[Rendere
         spec = pod_spec(rendered, name)
         resources = spec["containers"][0]["resources"]
         assert resources["limits"] == resources["requests"] == {"cpu": cpu, "memory": memory}
-        assert spec["volumes"] == [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": memory}}]
-        assert spec["containers"][0]["volumeMounts"] == [{"name": "dshm", "mountPath": "/dev/shm"}]
+        assert spec["volumes"][0] == {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": memory}}
+        assert spec["containers"][0]["volumeMounts"][0] == {"name": "dshm", "mountPath": "/dev/shm"}
 
 
 def test_resources_drive_ray_flags_and_requests_may_be_lower() -> None:
@@ -409,11 +409,26 @@ def test_token_reaches_every_container_through_the_secret(default_run: Run) -> N
     for each in all_containers(rendered):
         env = env_of(each)
         assert env["RAY_AUTH_MODE"] == {"name": "RAY_AUTH_MODE", "value": "token"}
-        assert env["RAY_AUTH_TOKEN"] == {
-            "name": "RAY_AUTH_TOKEN",
-            "valueFrom": {"secretKeyRef": {"name": "ray-auth", "key": "token"}},
+        assert env["RAY_AUTH_TOKEN_PATH"] == {
+            "name": "RAY_AUTH_TOKEN_PATH",
+            "value": "/var/run/secrets/ray/token",
+        }
+        assert "RAY_AUTH_TOKEN" not in env
+        mounts = {m["name"]: m for m in each["volumeMounts"]}
+        assert mounts["ray-auth"] == {
+            "name": "ray-auth",
+            "mountPath": "/var/run/secrets/ray",
+            "readOnly": True,
         }
         assert token not in str(each)
+    for name in ("ray-head", "ray-worker"):
+        volumes = {v["name"]: v for v in pod_spec(rendered, name)["volumes"]}
+        assert volumes["ray-auth"]["secret"] == {
+            "secretName": "ray-auth",
+            "items": [{"key": "token", "path": "token"}],
+            "defaultMode": 0o440,
+        }
+        assert pod_spec(rendered, name)["securityContext"]["fsGroup"] == c.RAY_GID  # the file's group
     assert default_run.component_secret_outputs() == {"auth_token"}
 
 
@@ -449,8 +464,33 @@ def test_auth_off_sets_mode_disabled_and_creates_no_secret() -> None:
     for each in all_containers(run.resources):
         env = env_of(each)
         assert env["RAY_AUTH_MODE"]["value"] == "disabled"
-        assert "RAY_AUTH_TOKEN" not in env
+        assert "RAY_AUTH_TOKEN" not in env and "RAY_AUTH_TOKEN_PATH" not in env
+        assert "ray-auth" not in {m["name"] for m in each.get("volumeMounts", [])}
+    for name in ("ray-head", "ray-worker"):
+        assert [v["name"] for v in pod_spec(run.resources, name)["volumes"]] == ["dshm"]
+        assert c.AUTH_TOKEN_FINGERPRINT_ANNOTATION not in str(deployment(run.resources, name))
     assert run.component_outputs().get("auth_token") is None
+
+
+def test_every_pod_carries_the_token_fingerprint_so_a_new_token_restarts_them_together() -> None:
+    def marks(token: str) -> set[str]:
+        rendered = run_cluster(lambda: {"auth_token": pulumi.Output.secret(token)}).resources
+        found = {
+            deployment(rendered, name)["spec"]["template"]["metadata"]["annotations"][
+                c.AUTH_TOKEN_FINGERPRINT_ANNOTATION
+            ]
+            for name in ("ray-head", "ray-worker")
+        }
+        assert all(token not in str(d.inputs) for d in find_all(rendered, "apps/v1:Deployment"))
+        return found
+
+    first, again, other = (
+        marks("a-given-token-0123456789"),
+        marks("a-given-token-0123456789"),
+        marks("x" * 24),
+    )
+    assert len(first) == 1 and len(next(iter(first))) == 16
+    assert first == again and first != other
 
 
 def test_network_policy_admits_the_cluster_on_pinned_ports_only(rendered: list[Rendered]) -> None:
