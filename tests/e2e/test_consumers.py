@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi import automation as auto
 from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster
@@ -135,20 +136,31 @@ def test_yaml_program_deploys_a_cluster_through_the_plugin(
     yaml_stack: Stack, cluster: Cluster, home_env: dict[str, str]
 ) -> None:
     assert "KUBECONFIG" not in home_env  # only the program's explicit provider knows the cluster
-    token = "yaml-consumer-token-0123456789"
-    yaml_stack.set_config({"rayToken": token}, secret=True)
-    yaml_stack.set_config({"kubeconfig": str(cluster.kubeconfig), "workers": "2"})
-    yaml_stack.up()
+    yaml_stack.set_config({"kubeconfig": str(cluster.kubeconfig), "workers": "-1"})
+    with pytest.raises(auto.CommandError) as failure:
+        yaml_stack.up()
+    # Bad input through the plugin: one sentence naming the property as YAML spells it, no traceback.
+    message = str(failure.value)
+    assert "workers: got -1; expected a whole number from 0 to 1000." in message, message
+    assert "Traceback" not in message and 'File "' not in message, message
+    assert not cluster.exists("namespace", "ray-yaml")
 
+    yaml_stack.set_config({"workers": "2"})
+    yaml_stack.up()
     outputs = yaml_stack.outputs()
+    token = outputs.pop("authToken")
     assert outputs == {
         "namespace": "ray-yaml",
         "gcsAddress": "ray-head.ray-yaml.svc.cluster.local:6379",
         "clientAddress": "ray://ray-head.ray-yaml.svc.cluster.local:10001",
         "dashboardUrl": "http://ray-head.ray-yaml.svc.cluster.local:8265",
-        "authToken": token,
     }
+    # No token given: the component generated one (an engine Stash), a secret, stable across updates.
+    assert isinstance(token, str) and len(token) == 43
     assert yaml_stack.stack.outputs()["authToken"].secret
+    assert token not in yaml_stack.stored_state()
+    yaml_stack.up()
+    assert yaml_stack.outputs()["authToken"] == token
     cluster.wait_ready("ray-yaml", "ray.io/cluster=ray,ray.io/node-type=head", 1)
     # `workers: 2` crossed the wire as a float; the plugin hands RayCluster an int.
     cluster.wait_ready("ray-yaml", "ray.io/cluster=ray,ray.io/node-type=worker", 2)

@@ -64,13 +64,18 @@ def test_generated_token_is_a_secret_and_never_plaintext_in_state(stack: Stack, 
     assert secret["data"], "the auth Secret has no data"
 
 
-def test_second_up_changes_nothing(stack: Stack) -> None:
+def test_second_up_changes_nothing(stack: Stack, cluster: Cluster) -> None:
+    token = stack.outputs()["auth_token"]
+    secret = cluster.get("secret", "ray-auth", "-n", NAMESPACE)["data"]
     preview, steps = stack.preview()
     changes = {op: n for op, n in preview.change_summary.items() if op != auto.OpType.SAME}
     assert changes == {}, f"no-op preview proposed changes: {changes}"
     assert all(step.op == auto.OpType.SAME for step in steps)
     result = stack.up()
     assert set(result.summary.resource_changes or {}) == {"same"}
+    # The Stash ignored this run's fresh proposal: same token in the state and in the Secret.
+    assert stack.outputs()["auth_token"] == token
+    assert cluster.get("secret", "ray-auth", "-n", NAMESPACE)["data"] == secret
 
 
 def test_scaling_is_one_in_place_update(stack: Stack, cluster: Cluster) -> None:
@@ -138,7 +143,10 @@ def test_bad_config_fails_clearly_and_changes_nothing(stack: Stack, cluster: Clu
     with pytest.raises(auto.CommandError) as failure:
         stack.up()
     message = str(failure.value)
-    assert "workers" in message and "-1" in message, message
+    # One sentence naming the key, as the program's diagnostics; no Python traceback, no exit-code noise.
+    assert "error: workers: got -1; expected a whole number from 0 to 1000." in message, message
+    for noise in ("Traceback", "unhandled exception", "Program exited with non-zero exit code"):
+        assert noise not in message, message
     assert snapshot(cluster) == before
     stack.set_config({"workers": "2"})
 

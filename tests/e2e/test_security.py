@@ -61,13 +61,19 @@ def test_token_is_in_the_secret_and_never_plaintext_in_state(stack: Stack, clust
     # `pulumi config set --secret` keeps the given token encrypted in the stack's config file too.
     config_file = Path(stack.stack.workspace.work_dir) / f"Pulumi.{stack.stack.name}.yaml"
     assert "authToken" in config_file.read_text() and TOKEN not in config_file.read_text()
-    # Every Ray container, init containers included, reads the token from that Secret.
+    # Every Ray container, init containers included, reads the token from that Secret, as a read-only
+    # file: the value is in no container's environment.
     for name in ("ray-head", "ray-worker"):
         pod = cluster.get("deployment", name, "-n", NAMESPACE)["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["ray-auth"]["secret"]["secretName"] == "ray-auth"
         for container in pod["containers"] + pod.get("initContainers", []):
             env = {e["name"]: e for e in container.get("env", [])}
             assert env["RAY_AUTH_MODE"]["value"] == "token"
-            assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "ray-auth"
+            assert env["RAY_AUTH_TOKEN_PATH"]["value"] == "/var/run/secrets/ray/token"
+            assert "RAY_AUTH_TOKEN" not in env
+            mounts = {m["name"]: m for m in container["volumeMounts"]}
+            assert mounts["ray-auth"]["readOnly"] is True
 
 
 def test_network_policy_admits_only_the_cluster_and_allowed_clients(stack: Stack, cluster: Cluster) -> None:

@@ -177,9 +177,15 @@ class LocalCluster:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def client_env(self, token: str | None = "rendered") -> dict[str, str]:
-        """What a user exports to reach the cluster: RAY_AUTH_MODE=token and the token, when auth is on."""
+        """What a user sets to reach the cluster, when auth is on: RAY_AUTH_MODE=token and the token as a
+        file (RAY_AUTH_TOKEN_PATH), as the Ray pods themselves read it."""
         token = self.rendered.token if token == "rendered" else token
-        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token} if token else {}
+        if not token:
+            return {}
+        path = self.client.home / f"ray-token-{hashlib.sha256(token.encode()).hexdigest()[:8]}"
+        path.write_text(token)
+        path.chmod(0o600)
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(path)}
 
     def ray_client(
         self, body: str, token: str | None = "rendered", timeout: float = 180

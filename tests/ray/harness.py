@@ -247,7 +247,15 @@ class PodRuntime:
         for vol in pod.volumes.values():
             path = root / "volumes" / vol.name
             path.mkdir(parents=True)
-            if vol.medium == "Memory":
+            if vol.kind == "secret":
+                # As the kubelet projects a Secret: root-owned files, group = the pod's fsGroup.
+                for rel, content in vol.files.items():
+                    target = path / rel
+                    target.write_text(content)
+                    os.chown(target, 0, pod.fs_group or 0)
+                    target.chmod(vol.mode)
+                path.chmod(0o755)
+            elif vol.medium == "Memory":
                 size = f",size={vol.size_limit}" if vol.size_limit else ""
                 run(["mount", "-t", "tmpfs", "-o", f"mode=1777{size}", f"{PREFIX}-emptydir", str(path)])
             else:

@@ -173,9 +173,42 @@ class Container:
 class Volume:
     name: str
     kind: str
-    """emptyDir (the only kind a static Ray pod needs); anything else is refused."""
+    """emptyDir or secret (what a static Ray pod uses); anything else is refused."""
     medium: str = ""
     size_limit: int | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+    """secret: relative path -> content, as the kubelet projects the Secret's items."""
+    mode: int = 0o644
+    """secret: the files' mode (defaultMode)."""
+
+
+def volume(spec: Mapping[str, Any], ctx: PodContext, objects: Objects) -> Volume:
+    """One pod volume: an emptyDir, or a Secret projected into files (its `items`, or every key)."""
+    if "emptyDir" in spec:
+        ed = spec["emptyDir"] or {}
+        size = ed.get("sizeLimit")
+        return Volume(
+            spec["name"], "emptyDir", ed.get("medium", ""), int(parse_quantity(size)) if size else None
+        )
+    if "secret" in spec:
+        source = spec["secret"]
+        items = source.get("items") or [
+            {"key": k, "path": k} for k in objects.secrets.get((ctx.namespace, source["secretName"]), {})
+        ]
+        files = {
+            item["path"]: _lookup(
+                objects.secrets,
+                ctx.namespace,
+                {"name": source["secretName"], "key": item["key"]},
+                "secret volume",
+            )
+            or ""
+            for item in items
+        }
+        return Volume(spec["name"], "secret", files=files, mode=int(source.get("defaultMode", 0o644)))
+    raise ValueError(
+        f"volume {spec['name']}: only emptyDir and secret volumes are emulated, got {sorted(spec)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -322,15 +355,7 @@ def pod(template: Mapping[str, Any], ctx: PodContext, objects: Objects) -> Pod:
     spec = template["spec"]
     labels = {**(template.get("metadata") or {}).get("labels", {}), **ctx.labels}
     ctx = PodContext(**{**ctx.__dict__, "labels": labels})
-    volumes: dict[str, Volume] = {}
-    for v in spec.get("volumes") or []:
-        if "emptyDir" not in v:
-            raise ValueError(f"volume {v['name']}: only emptyDir volumes are emulated, got {sorted(v)}")
-        ed = v["emptyDir"] or {}
-        size = ed.get("sizeLimit")
-        volumes[v["name"]] = Volume(
-            v["name"], "emptyDir", ed.get("medium", ""), int(parse_quantity(size)) if size else None
-        )
+    volumes = {v["name"]: volume(v, ctx, objects) for v in spec.get("volumes") or []}
     sc = spec.get("securityContext") or {}
     return Pod(
         context=ctx,
