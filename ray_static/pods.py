@@ -14,10 +14,9 @@ from ray_static.commands import head_start_args, wait_for_gcs_command, worker_co
 from ray_static.labels import labels
 from ray_static.probes import liveness_probe, readiness_probe
 from ray_static.settings import Resources, Settings, WorkerGroup
+from ray_static.volumes import pod_volumes, ray_mounts
 from ray_static.wire import to_wire
 
-SHM_VOLUME = "dshm"
-AUTH_VOLUME = "ray-auth"
 HEAD_CONTAINER = "ray-head"
 WORKER_CONTAINER = "ray-worker"
 WAIT_CONTAINER = "wait-gcs-ready"
@@ -52,38 +51,6 @@ def resource_requirements(resources: Resources) -> core.ResourceRequirementsArgs
         limits["nvidia.com/gpu"] = str(resources.gpus)
         requests["nvidia.com/gpu"] = str(resources.gpus)
     return core.ResourceRequirementsArgs(limits=limits, requests=requests)
-
-
-def shm_volume(resources: Resources) -> core.VolumeArgs:
-    """/dev/shm in memory, as large as the memory limit (the default 64 MB starves Ray's object store)."""
-    return core.VolumeArgs(
-        name=SHM_VOLUME,
-        empty_dir=core.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=resources.memory),
-    )
-
-
-def shm_mount() -> core.VolumeMountArgs:
-    return core.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm")
-
-
-def auth_volume(settings: Settings) -> core.VolumeArgs:
-    """The token Secret as a file, readable by Ray's group only."""
-    return core.VolumeArgs(
-        name=AUTH_VOLUME,
-        secret=core.SecretVolumeSourceArgs(
-            secret_name=settings.auth_secret_name,
-            items=[core.KeyToPathArgs(key=c.AUTH_SECRET_KEY, path=c.AUTH_SECRET_KEY)],
-            default_mode=c.AUTH_TOKEN_MODE,
-        ),
-    )
-
-
-def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMountArgs]:
-    """What every Ray container mounts: /dev/shm (not the GCS wait) and, with auth, the token read-only."""
-    mounts = [shm_mount()] if shm else []
-    if settings.auth:
-        mounts.append(core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True))
-    return mounts
 
 
 def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
@@ -193,7 +160,7 @@ def _pod_spec(
     return core.PodSpecArgs(
         containers=containers,
         init_containers=init_containers,
-        volumes=[shm_volume(resources), *([auth_volume(settings)] if settings.auth else [])],
+        volumes=pod_volumes(settings, resources),
         security_context=pod_security_context(),
         service_account_name=settings.service_account,
         # A static Ray cluster never talks to the Kubernetes API.

@@ -15,11 +15,12 @@ from ray_static.checks import At
 from ray_static.groups import extra_groups
 from ray_static.objects import head_service_args
 from ray_static.options import BY_KEY
-from ray_static.pods import ray_env, resource_requirements, shm_volume
+from ray_static.pods import ray_env, resource_requirements
 from ray_static.resources import Resources, parse_resources
 from ray_static.scheduling import tolerations
 from ray_static.security import network_policy_args
 from ray_static.settings import resolve
+from ray_static.volumes import shm_volume
 from ray_static.wire import to_wire
 
 WORKER = parse_resources(None, At("worker_resources"), {"cpu": "1", "memory": "2Gi"})
