@@ -105,6 +105,9 @@ class RayClusterArgs(TypedDict, total=False):
     """Pods in the cluster's namespace with these labels may reach the client, dashboard and GCS ports."""
     allow_unauthenticated_exposure: bool
     """Allow a NodePort/LoadBalancer Service while auth is off. Default false."""
+    read_only_root_filesystem: bool
+    """Ray containers get a read-only root filesystem, writing only to emptyDirs at /tmp and
+    /home/ray/.cache. Default true."""
     usage_stats: bool
     """Let Ray send its anonymous usage statistics (RAY_USAGE_STATS_ENABLED). Default false: no phone-home."""
     termination_grace_period_seconds: int

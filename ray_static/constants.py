@@ -52,6 +52,10 @@ SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
 # Pod security: the Ray image's user `ray` (uid 1000, gid 100).
 RAY_UID = 1000
 RAY_GID = 100
+RAY_HOME = "/home/ray"
+WRITABLE_DIRS = {"tmp": "/tmp", "home-cache": f"{RAY_HOME}/.cache"}
+"""emptyDirs under a read-only root filesystem, by volume name: Ray's session directory (/tmp/ray: logs,
+sockets, runtime_env resources) and the user's cache (pip and model downloads of runtime_env and tasks)."""
 
 AUTH_SECRET_KEY = "token"
 """Key of the token inside the `<name>-auth` Secret."""

@@ -62,6 +62,7 @@ class Settings:
     network_policy: bool
     allowed_client_namespaces: tuple[str, ...]
     allowed_client_pod_labels: dict[str, str]
+    read_only_root_filesystem: bool
     usage_stats: bool
     termination_grace_period_seconds: int
 
@@ -128,6 +129,7 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         network_policy=values["network_policy"],
         allowed_client_namespaces=tuple(values["allowed_client_namespaces"]),
         allowed_client_pod_labels=values["allowed_client_pod_labels"],
+        read_only_root_filesystem=values["read_only_root_filesystem"],
         usage_stats=values["usage_stats"],
         termination_grace_period_seconds=values["termination_grace_period_seconds"],
     )

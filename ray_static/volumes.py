@@ -1,4 +1,5 @@
-"""Volumes of a Ray pod and where its containers mount them: /dev/shm and the token file."""
+"""Volumes of a Ray pod and where its containers mount them: /dev/shm, the token file, and the writable
+directories a read-only root filesystem needs."""
 
 import pulumi_kubernetes.core.v1 as core
 
@@ -34,13 +35,26 @@ def auth_volume(settings: Settings) -> core.VolumeArgs:
 
 
 def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMountArgs]:
-    """What every Ray container mounts: /dev/shm (not the GCS wait) and, with auth, the token read-only."""
+    """What every Ray container mounts: /dev/shm (not the GCS wait), the token read-only (with auth), and
+    the writable directories (with a read-only root filesystem)."""
     mounts = [shm_mount()] if shm else []
     if settings.auth:
         mounts.append(core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True))
+    if settings.read_only_root_filesystem:
+        mounts.extend(
+            core.VolumeMountArgs(name=name, mount_path=path) for name, path in c.WRITABLE_DIRS.items()
+        )
     return mounts
+
+
+def writable_volumes(settings: Settings) -> list[core.VolumeArgs]:
+    """emptyDirs for the directories Ray writes to, when the root filesystem is read-only."""
+    if not settings.read_only_root_filesystem:
+        return []
+    return [core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs()) for name in c.WRITABLE_DIRS]
 
 
 def pod_volumes(settings: Settings, resources: Resources) -> list[core.VolumeArgs]:
     """Every volume of a Ray pod sized by ``resources``."""
-    return [shm_volume(resources), *([auth_volume(settings)] if settings.auth else [])]
+    auth = [auth_volume(settings)] if settings.auth else []
+    return [shm_volume(resources), *auth, *writable_volumes(settings)]

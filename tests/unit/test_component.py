@@ -368,6 +368,7 @@ def test_every_container_is_restricted(rendered: list[Rendered]) -> None:
     assert len(containers) == 3
     for each in containers:
         assert each["securityContext"] == {
+            "readOnlyRootFilesystem": True,
             "runAsNonRoot": True,
             "runAsUser": 1000,
             "runAsGroup": 100,
@@ -386,6 +387,25 @@ def test_every_container_is_restricted(rendered: list[Rendered]) -> None:
         }
         assert spec["serviceAccountName"] == "ray"
         assert spec["automountServiceAccountToken"] is False
+
+
+def test_a_read_only_root_filesystem_gets_writable_tmp_and_cache(rendered: list[Rendered]) -> None:
+    for name in ("ray-head", "ray-worker"):
+        spec = pod_spec(rendered, name)
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes["tmp"] == {"name": "tmp", "emptyDir": {}}
+        assert volumes["home-cache"] == {"name": "home-cache", "emptyDir": {}}
+        for each in spec["containers"] + spec.get("initContainers", []):
+            mounts = {m["mountPath"]: m["name"] for m in each["volumeMounts"]}
+            assert mounts["/tmp"] == "tmp" and mounts["/home/ray/.cache"] == "home-cache"
+
+
+def test_the_root_filesystem_can_stay_writable() -> None:
+    rendered = run_cluster({"read_only_root_filesystem": False}).resources
+    for each in all_containers(rendered):
+        assert each["securityContext"]["readOnlyRootFilesystem"] is False
+        assert "/tmp" not in {m["mountPath"] for m in each.get("volumeMounts", [])}
+    assert "tmp" not in {v["name"] for v in pod_spec(rendered, "ray-worker")["volumes"]}
 
 
 def test_service_account_has_no_api_token(rendered: list[Rendered]) -> None:
@@ -467,7 +487,7 @@ def test_auth_off_sets_mode_disabled_and_creates_no_secret() -> None:
         assert "RAY_AUTH_TOKEN" not in env and "RAY_AUTH_TOKEN_PATH" not in env
         assert "ray-auth" not in {m["name"] for m in each.get("volumeMounts", [])}
     for name in ("ray-head", "ray-worker"):
-        assert [v["name"] for v in pod_spec(run.resources, name)["volumes"]] == ["dshm"]
+        assert "ray-auth" not in [v["name"] for v in pod_spec(run.resources, name)["volumes"]]
         assert c.AUTH_TOKEN_FINGERPRINT_ANNOTATION not in str(deployment(run.resources, name))
     assert run.component_outputs().get("auth_token") is None
 

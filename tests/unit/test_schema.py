@@ -44,6 +44,7 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "allowedClientNamespaces": "array",
         "allowedClientPodLabels": "object",
         "allowUnauthenticatedExposure": "boolean",
+        "readOnlyRootFilesystem": "boolean",
         "usageStats": "boolean",
         "terminationGracePeriodSeconds": "integer",
     }
