@@ -17,7 +17,7 @@ from ray_static import checks
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
 from ray_static.checks import At, Naming, identity
-from ray_static.errors import RayStaticConfigError, invalid
+from ray_static.errors import RayStaticConfigError, invalid, show
 from ray_static.groups import WorkerGroup, default_group, extra_groups
 from ray_static.options import OPTIONS, defaults_under
 from ray_static.resources import Resources, parse_resources
@@ -111,7 +111,7 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         create_namespace=values["create_namespace"],
         image=values["image"],
         image_pull_policy=values["image_pull_policy"],
-        ray_version=_ray_version(values),
+        ray_version=_ray_version(values, naming),
         head=head,
         head_ray_cpus=head_ray_cpus,
         groups=_worker_groups(name, values, worker, naming),
@@ -150,11 +150,23 @@ def _checked_options(args: Any, naming: Naming) -> dict[str, Any]:
     return values
 
 
-def _ray_version(values: Mapping[str, Any]) -> tuple[int, int, int]:
-    """The version the probes and auth depend on: as given, else from the image tag, else the default's."""
+def _ray_version(values: Mapping[str, Any], naming: Naming) -> tuple[int, int, int]:
+    """The version the probes and auth depend on: as given, else from the image tag, else the default's.
+
+    An image pinned by digest alone carries no version, and guessing one could give it the wrong probes:
+    it needs `ray_version`.
+    """
     explicit = cast(tuple[int, int, int] | None, values["ray_version"])
-    fallback = cast(tuple[int, int, int], parse_ray_version(c.DEFAULT_IMAGE))
-    return explicit or parse_ray_version(values["image"]) or fallback
+    image = cast(str, values["image"])
+    tagged = parse_ray_version(image)
+    if explicit is None and tagged is None and "@" in image:
+        raise RayStaticConfigError(
+            naming("ray_version"),
+            "no value",
+            f'the Ray version in {show(image)} such as "{c.RAY_VERSION}" '
+            "(an image pinned by digest names none)",
+        )
+    return explicit or tagged or cast(tuple[int, int, int], parse_ray_version(c.DEFAULT_IMAGE))
 
 
 def _resources(
@@ -187,7 +199,7 @@ def _worker_groups(
 def _auth(values: Mapping[str, Any], naming: Naming) -> bool:
     """Token auth needs a Ray that has it; exposing the head outside the cluster needs auth (or a waiver)."""
     auth = cast(bool, values["auth"])
-    version = _ray_version(values)
+    version = _ray_version(values, naming)
     if auth and version < c.TOKEN_AUTH_MIN_VERSION:
         raise invalid(
             naming("auth"),

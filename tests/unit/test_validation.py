@@ -96,6 +96,13 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         'ray_version: got "two"; expected a Ray version such as "2.60.0".',
     ),
     (
+        "image by digest without its version",
+        {"image": "rayproject/ray@sha256:" + "a" * 64},
+        'ray_version: got no value; expected the Ray version in "rayproject/ray@sha256:'
+        + "a" * 64
+        + '" such as "2.60.0" (an image pinned by digest names none).',
+    ),
+    (
         "unknown arg",
         {"worker": 3},
         "worker: got an unknown setting; expected one of affinity, allow_unauthenticated_exposure, "
@@ -186,6 +193,23 @@ def test_every_message_is_one_sentence() -> None:
         text = str(failure.value)
         assert text.endswith(".") and "\n" not in text
         assert text.startswith(f"{failure.value.setting}: got {failure.value.got}; expected ")
+
+
+@pytest.mark.parametrize(
+    ("args", "version"),
+    [
+        ({"image": "rayproject/ray@sha256:" + "a" * 64, "ray_version": "2.60.0"}, (2, 60, 0)),
+        ({"image": "rayproject/ray:2.51.0-py311@sha256:" + "b" * 64, "auth": False}, (2, 51, 0)),
+        (
+            {"image": "registry.example.com:5000/ray/ray@sha256:" + "c" * 64, "ray_version": "2.53.1"},
+            (2, 53, 1),
+        ),
+    ],
+)
+def test_an_image_pinned_by_digest_takes_its_version_from_the_tag_or_ray_version(
+    args: dict[str, Any], version: tuple[int, int, int]
+) -> None:
+    assert resolve("ray", args).ray_version == version
 
 
 def test_exposure_with_auth_off_needs_the_explicit_override() -> None:
