@@ -22,10 +22,13 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from bench import report
+from bench import REPO, report
+from bench.kube import nodes_for
 from bench.procs import BenchError
 from bench.results import Results
-from bench.runner import REPO, SCENARIOS, Options, execute, nodes_for
+from bench.runner import execute
+from bench.scenarios import SCENARIOS
+from bench.session import Options
 
 
 def _list(text: str) -> list[int]:
@@ -35,7 +38,9 @@ def _list(text: str) -> list[int]:
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="bench/run",
-        description="ray-static benchmarks: " + "; ".join(f"{k} {v}" for k, v in SCENARIOS.items()),
+        description="ray-static benchmarks: " + "; ".join(f"{k} {s.name}" for k, s in SCENARIOS.items()),
+        epilog="scenarios (what is measured, and its baseline):\n"
+        + "\n".join(f"  {k} {s.name}: {s.description}\n      vs {s.baseline}" for k, s in SCENARIOS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("-s", "--scenarios", type=_list, default=list(SCENARIOS), help="comma-separated, e.g. 1,3")

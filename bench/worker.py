@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from bench import REPO
 
 TOKEN_SENTINEL = "@@bench-token@@"
 
