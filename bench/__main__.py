@@ -36,6 +36,7 @@ def _list(text: str) -> list[int]:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line (see `bench/run --help`)."""
     p = argparse.ArgumentParser(
         prog="bench/run",
         description="ray-static benchmarks: " + "; ".join(f"{k} {s.name}" for k, s in SCENARIOS.items()),
@@ -71,6 +72,7 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measures (or reads `--from-json`), writes the results and the report, prints one line per row."""
     ns = parse(sys.argv[1:] if argv is None else argv)
     runs = ns.runs or (2 if ns.quick else 5)
     large = ns.large_workers or (100 if ns.quick else 1000)

@@ -41,6 +41,7 @@ class Processes:
     def start(
         self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None, log: TextIO | int
     ) -> subprocess.Popen[Any]:
+        """Starts `argv` in a session of its own, output to `log`, tracked until it is stopped."""
         proc = subprocess.Popen(
             list(argv),
             env=dict(env),
@@ -55,6 +56,7 @@ class Processes:
         return proc
 
     def wait(self, proc: subprocess.Popen[Any], timeout: float) -> int:
+        """Its exit code; past `timeout` it is stopped and TimeoutExpired raised."""
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -94,6 +96,7 @@ class Processes:
             self._live.pop(proc.pid, None)
 
     def stop_all(self) -> None:
+        """Stops every child still running (and its session)."""
         with self._lock:
             procs = list(self._live.values())
         for proc in procs:
@@ -330,6 +333,8 @@ class ProcessWatch(_Sampler):
 
 @dataclass
 class Event:
+    """One engine event of the `--event-log`, with the time it arrived."""
+
     at: float
     """Seconds since the command started."""
     kind: str
