@@ -90,7 +90,7 @@ def scale(bench: Bench) -> None:
     ours = deploy_steady(bench)["ours"]
     _, manifests = bench.projects.plain("plain", {"namespace": PLACEHOLDER_NS})
     namespace = NAMESPACES["kubectl"]
-    path = bench.kubectl.write_manifests(manifests, namespace, "steady-kubectl")
+    path = bench.kubectl.write_manifests(manifests, namespace, namespace)
     bench.kubectl.apply_and_wait(path, namespace, [HEAD, WORKERS])
     # The measure includes `config set`; the breakdown is of the `up` alone.
     ups: list[Timed] = []
