@@ -22,10 +22,13 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from bench import report
+from bench import REPO, report
+from bench.kube import nodes_for
 from bench.procs import BenchError
 from bench.results import Results
-from bench.runner import REPO, SCENARIOS, Options, execute, nodes_for
+from bench.runner import execute
+from bench.scenarios import SCENARIOS
+from bench.session import Options
 
 
 def _list(text: str) -> list[int]:
@@ -33,9 +36,12 @@ def _list(text: str) -> list[int]:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line (see `bench/run --help`)."""
     p = argparse.ArgumentParser(
         prog="bench/run",
-        description="ray-static benchmarks: " + "; ".join(f"{k} {v}" for k, v in SCENARIOS.items()),
+        description="ray-static benchmarks: " + "; ".join(f"{k} {s.name}" for k, s in SCENARIOS.items()),
+        epilog="scenarios (what is measured, and its baseline):\n"
+        + "\n".join(f"  {k} {s.name}: {s.description}\n      vs {s.baseline}" for k, s in SCENARIOS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("-s", "--scenarios", type=_list, default=list(SCENARIOS), help="comma-separated, e.g. 1,3")
@@ -66,6 +72,7 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measures (or reads `--from-json`), writes the results and the report, prints one line per row."""
     ns = parse(sys.argv[1:] if argv is None else argv)
     runs = ns.runs or (2 if ns.quick else 5)
     large = ns.large_workers or (100 if ns.quick else 1000)

@@ -138,6 +138,7 @@ class Engine:
         )
 
     def init(self, program: Program, stack: str, config: Mapping[str, str] | None = None) -> None:
+        """`pulumi stack init`, then `config` set on the new stack."""
         self.procs.run(
             ["pulumi", "stack", "init", stack, "--non-interactive"],
             env=self.env,
@@ -148,6 +149,7 @@ class Engine:
             self.set_config(program, stack, config)
 
     def set_config(self, program: Program, stack: str, config: Mapping[str, str]) -> None:
+        """`pulumi config set-all`: plain values, and keys prefixed `secret:` as secrets."""
         plain = [
             a for k, v in config.items() if not k.startswith("secret:") for a in ("--plaintext", f"{k}={v}")
         ]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Self, TextIO
 
 
 class BenchError(RuntimeError):
@@ -41,6 +41,7 @@ class Processes:
     def start(
         self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None, log: TextIO | int
     ) -> subprocess.Popen[Any]:
+        """Starts `argv` in a session of its own, output to `log`, tracked until it is stopped."""
         proc = subprocess.Popen(
             list(argv),
             env=dict(env),
@@ -55,6 +56,7 @@ class Processes:
         return proc
 
     def wait(self, proc: subprocess.Popen[Any], timeout: float) -> int:
+        """Its exit code; past `timeout` it is stopped and TimeoutExpired raised."""
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -94,6 +96,7 @@ class Processes:
             self._live.pop(proc.pid, None)
 
     def stop_all(self) -> None:
+        """Stops every child still running (and its session)."""
         with self._lock:
             procs = list(self._live.values())
         for proc in procs:
@@ -243,21 +246,16 @@ def _start_since_boot(pid: int) -> float | None:
     return int(stat[stat.rfind(")") + 2 :].split()[19]) / _TICKS
 
 
-class ProcessWatch:
-    """Polls /proc below `root`: when each process started (relative to `boot0`, a CLOCK_BOOTTIME reading
-    taken when the command started) and its last seen peak RSS, by kind of process."""
+class _Sampler:
+    """Calls `sample()` on a daemon thread, at once and then every `interval` seconds, while the `with`
+    block runs (the main thread meanwhile waits for the command being measured)."""
 
-    def __init__(self, root: int, boot0: float, interval: float = 0.1) -> None:
-        self.root = root
-        self.boot0 = boot0
+    def __init__(self, interval: float) -> None:
         self.interval = interval
-        self.peaks: dict[int, int] = {}
-        self.kinds: dict[int, str] = {}
-        self.started: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "ProcessWatch":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -265,21 +263,42 @@ class ProcessWatch:
         self._stop.set()
         self._thread.join()
 
+    def sample(self) -> None:
+        """One sample (what subclasses poll)."""
+        raise NotImplementedError
+
     def _loop(self) -> None:
         while True:
-            pids = _descendants(self.root)
-            for pid in pids - self.kinds.keys():
-                cmd = _read_cmdline(pid)
-                start = _start_since_boot(pid)
-                if cmd and start is not None:
-                    self.kinds[pid] = classify(cmd)
-                    self.started[pid] = start - self.boot0
-            for pid in pids:
-                hwm = _read_hwm_kib(pid)
-                if hwm is not None:
-                    self.peaks[pid] = max(hwm, self.peaks.get(pid, 0))
+            self.sample()
             if self._stop.wait(self.interval):
                 return
+
+
+class ProcessWatch(_Sampler):
+    """Polls /proc below `root`: when each process started (relative to `boot0`, a CLOCK_BOOTTIME reading
+    taken when the command started) and its last seen peak RSS, by kind of process."""
+
+    def __init__(self, root: int, boot0: float, interval: float = 0.1) -> None:
+        super().__init__(interval)
+        self.root = root
+        self.boot0 = boot0
+        self.peaks: dict[int, int] = {}
+        self.kinds: dict[int, str] = {}
+        self.started: dict[int, float] = {}
+
+    def sample(self) -> None:
+        """Records the processes below `root` not seen yet, and every one's peak RSS so far."""
+        pids = _descendants(self.root)
+        for pid in pids - self.kinds.keys():
+            cmd = _read_cmdline(pid)
+            start = _start_since_boot(pid)
+            if cmd and start is not None:
+                self.kinds[pid] = classify(cmd)
+                self.started[pid] = start - self.boot0
+        for pid in pids:
+            hwm = _read_hwm_kib(pid)
+            if hwm is not None:
+                self.peaks[pid] = max(hwm, self.peaks.get(pid, 0))
 
     def peak_mib_by_kind(self) -> dict[str, float]:
         """Peak RSS per kind of process, MiB: the largest process of each kind, and for kinds with several
@@ -314,34 +333,32 @@ class ProcessWatch:
 
 @dataclass
 class Event:
+    """One engine event of the `--event-log`, with the time it arrived."""
+
     at: float
     """Seconds since the command started."""
     kind: str
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class EventTail:
+class EventTail(_Sampler):
     """Reads JSON lines appended to `path` every 10 ms, stamping each with its arrival time."""
 
     def __init__(self, path: Path, start: float) -> None:
+        super().__init__(0.01)
         self.path = path
         self.start = start
         self.events: list[Event] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
         self._pos = 0
         self._buf = ""
 
-    def __enter__(self) -> "EventTail":
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._drain()
+        super().__exit__(*exc)
+        # What the CLI wrote after the last sample.
+        self.sample()
 
-    def _drain(self) -> None:
+    def sample(self) -> None:
+        """Reads what was appended since the last sample."""
         try:
             with self.path.open() as f:
                 f.seek(self._pos)
@@ -362,7 +379,3 @@ class EventTail:
             kind = next((k for k in raw if k not in ("sequence", "timestamp")), "unknown")
             body = raw.get(kind)
             self.events.append(Event(now, kind, body if isinstance(body, dict) else {}))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.01):
-            self._drain()

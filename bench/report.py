@@ -52,7 +52,8 @@ def _table(rows: list[Row], before: Results | None) -> list[str]:
     return out
 
 
-def render(results: Results, before: Results | None, command: str) -> str:
+def _header(results: Results, before: Results | None, command: str) -> list[str]:
+    """How the numbers were made, and the machine and versions they were made on."""
     meta = results.meta
     lines = [
         "# Benchmarks",
@@ -84,6 +85,12 @@ def render(results: Results, before: Results | None, command: str) -> str:
         f"| run took | {meta.get('duration_min', '?')} min |",
         "",
     ]
+    return lines
+
+
+def render(results: Results, before: Results | None, command: str) -> str:
+    """docs/benchmarks.md: how it was measured, on what, the analysis, then every table."""
+    lines = _header(results, before, command)
     if ANALYSIS.exists():
         lines += [ANALYSIS.read_text().rstrip(), ""]
 
@@ -99,23 +106,28 @@ def render(results: Results, before: Results | None, command: str) -> str:
     if results.memory:
         lines += ["### Peak memory", "", *_memory(results, before)]
 
-    if results.readiness:
-        lines += [
-            "### Ready on return",
-            "",
-            "Checked right after each timed command: every Deployment's replicas updated and Ready.",
-            "",
-            "| Measure | Runs Ready / runs |",
-            "|---|---|",
-        ]
-        lines += [f"| {k} | {ok} / {n} |" for k, (ok, n) in sorted(results.readiness.items())]
-        lines.append("")
-
+    lines += _readiness(results)
     if results.breakdowns:
         lines += _breakdowns(results, before)
     if results.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _readiness(results: Results) -> list[str]:
+    """Per measure, how many timed commands returned with everything Ready."""
+    if not results.readiness:
+        return []
+    return [
+        "### Ready on return",
+        "",
+        "Checked right after each timed command: every Deployment's replicas updated and Ready.",
+        "",
+        "| Measure | Runs Ready / runs |",
+        "|---|---|",
+        *[f"| {k} | {ok} / {n} |" for k, (ok, n) in sorted(results.readiness.items())],
+        "",
+    ]
 
 
 def _composition(results: Results, before: Results | None) -> list[str]:

@@ -21,6 +21,7 @@ class Row:
 
     @property
     def paired_ratios(self) -> list[float]:
+        """ours/baseline of each round (rounds whose baseline is 0 left out)."""
         return [a / b for a, b in zip(self.ours, self.baseline, strict=False) if b > 0]
 
     @property
@@ -32,6 +33,8 @@ class Row:
 
 @dataclass
 class Results:
+    """Everything a run measured; `meta` says what ran, on what, and when."""
+
     meta: dict[str, Any] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
     breakdowns: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -46,9 +49,11 @@ class Results:
     notes: list[str] = field(default_factory=list)
 
     def row(self, key: str) -> Row | None:
+        """The row of `key`, if this run measured it."""
         return next((r for r in self.rows if r.key == key), None)
 
     def to_json(self) -> dict[str, Any]:
+        """As saved in `bench/results/*.json`."""
         return {
             "meta": self.meta,
             "rows": [asdict(r) for r in self.rows],
@@ -62,6 +67,7 @@ class Results:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Results":
+        """Read back from `to_json`; keys an older run did not write default to empty."""
         return cls(
             meta=data.get("meta", {}),
             rows=[Row(**r) for r in data.get("rows", [])],

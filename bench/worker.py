@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from bench import REPO
 
 TOKEN_SENTINEL = "@@bench-token@@"
 
@@ -109,6 +109,7 @@ def _comparable(objects: list[dict[str, Any]]) -> list[str]:
 
 
 def cmd_plain(ns: argparse.Namespace) -> None:
+    """`plain`: the plain program of N clusters, checked to register what the component does."""
     from ray_static import RayCluster  # noqa: PLC0415 (after --src is on sys.path)
     from tests.support.render import kubernetes_objects, run_programs  # noqa: PLC0415
 
@@ -141,6 +142,7 @@ def cmd_plain(ns: argparse.Namespace) -> None:
 
 
 def cmd_eval(ns: argparse.Namespace) -> None:
+    """`eval`: seconds per evaluation of N clusters (or of a plain program) under mocks."""
     from ray_static import RayCluster  # noqa: PLC0415
     from tests.support.render import run_programs  # noqa: PLC0415
 
@@ -166,6 +168,7 @@ def cmd_eval(ns: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
     parser.add_argument("--src", required=True, help="directory holding the ray_static package to measure")
     parser.add_argument("--result", required=True, help="file to write the result (JSON) to")
