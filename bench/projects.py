@@ -16,16 +16,18 @@ from bench.results import Results
 
 TEMPLATES = Path(__file__).resolve().parent / "programs"
 """Programs of the benchmark's own (`empty`, `compose`), copied into the work directory."""
-SOURCE_FILES = ("Pulumi.yaml", "__main__.py", "ray_static")
-"""What of the repo is measured: the component and the program that configures it."""
+SOURCE_FILES = ("Pulumi.yaml", "__main__.py", "program", "ray_static")
+"""What of the repo is measured: the component and the program that configures it (older commits have
+no `program/`: only the paths a ref has are taken from it)."""
 
 
 def snapshot_source(dest: Path, ref: str | None, results: Results) -> None:
     """The component and program to measure: a copy of the working tree, or `ref` from git."""
     dest.mkdir(parents=True)
     if ref:
+        present = _git("ls-tree", "--name-only", ref, "--", *SOURCE_FILES).split()
         archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", ref, *SOURCE_FILES], check=True, capture_output=True
+            ["git", "-C", str(REPO), "archive", ref, *present], check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
         commit = _git("rev-parse", "--short", ref)
@@ -90,9 +92,9 @@ class Projects:
         if with_source:
             for item in SOURCE_FILES:
                 src = self.src / item
-                if item == "ray_static":
+                if src.is_dir():
                     shutil.copytree(src, path / item, ignore=shutil.ignore_patterns("__pycache__"))
-                elif template is None:
+                elif src.exists() and template is None:
                     shutil.copy2(src, path / item)
         (path / "venv").symlink_to(REPO / "venv")
         return self._keep(Program(name, path))

@@ -11,6 +11,7 @@ import secrets
 from typing import cast
 
 import pulumi
+from pulumi import dynamic
 
 TOKEN_BYTES = 32
 """256 random bits, URL-safe base64 (43 characters)."""
@@ -39,3 +40,12 @@ def fingerprint(token: pulumi.Output[str], cluster: str) -> pulumi.Output[str]:
     salt = f"ray-static:{cluster}".encode()
     mark = token.apply(lambda t: hashlib.scrypt(t.encode(), salt=salt, n=2**14, r=8, p=1, dklen=8).hex())
     return pulumi.Output.unsecret(mark)
+
+
+class TokenProvider(dynamic.ResourceProvider):
+    """The dynamic provider of releases before the Stash, kept only so their stacks can delete its token.
+
+    The engine deletes a `pulumi-python:dynamic:Resource` by unpickling its provider from the state, which
+    names this class; without it, the first `pulumi up` after upgrading fails while removing the old token.
+    Deleting it has nothing to clean up (the token lived only in the state); it creates nothing new.
+    """

@@ -489,9 +489,11 @@ class PodRuntime:
         raise RuntimeError(f"{self.name}/{c.spec.name}: no process inside the container")
 
     def host_path(self, path: str, name: str | None = None) -> Path:
-        """Where a path under the container's private /tmp lives on this machine (symlinks resolved as the
-        container would see them)."""
-        base = self.root / self.container(name).spec.name / "tmp"
+        """Where a path under the container's /tmp lives on this machine (symlinks resolved as the
+        container would see them): the volume mounted there, else the container's private /tmp."""
+        spec = self.container(name).spec
+        mounted = next((m for m in spec.mounts if m.path == "/tmp"), None)
+        base = self.volume_dirs[mounted.volume] if mounted else self.root / spec.name / "tmp"
         rel = Path(path).relative_to("/tmp")
         current = base
         for part in rel.parts:

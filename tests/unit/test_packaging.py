@@ -155,3 +155,13 @@ def test_the_plugin_refuses_bad_inputs_before_constructing() -> None:
         'serviceType: got "NodePort"; expected "ClusterIP" while auth is false (anyone reaching the port '
         "could run code), unless allowUnauthenticatedExposure is true."
     )
+
+
+def test_stacks_of_the_dynamic_provider_release_can_still_delete_its_token() -> None:
+    """The engine unpickles `ray_static.token.TokenProvider` by name to delete the old token resource."""
+    from pulumi import dynamic  # noqa: PLC0415
+
+    from ray_static.token import TokenProvider  # noqa: PLC0415
+
+    assert issubclass(TokenProvider, dynamic.ResourceProvider)
+    TokenProvider().delete("id", {"token": "old"})  # nothing to clean up, and no error
