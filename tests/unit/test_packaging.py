@@ -54,7 +54,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 def test_the_wheel_holds_only_the_component_package_and_its_typed_marker(wheel: zipfile.ZipFile) -> None:
     files = {n for n in wheel.namelist() if ".dist-info/" not in n}
     expected = {f"ray_static/{p.name}" for p in (REPO / "ray_static").glob("*.py")} | {"ray_static/py.typed"}
-    assert files == expected  # no top-level __main__.py, provider/, examples/ or tests/
+    assert files == expected  # no top-level __main__.py, program/, provider/, examples/ or tests/
+    # The stack-config layer is the program's: nothing in the wheel reads `ray-static:*` config.
+    for name in files - {"ray_static/py.typed"}:
+        text = wheel.read(name).decode()
+        for marker in ("get_config_env", "pulumi.Config(", "program_config", "PROJECT ="):
+            assert marker not in text, (name, marker)
 
 
 def test_the_wheel_metadata_names_version_and_dependency_ranges(wheel: zipfile.ZipFile) -> None:
