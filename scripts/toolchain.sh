@@ -8,7 +8,7 @@
 #   scripts/toolchain.sh status                            list pieces and whether they are built
 #   scripts/toolchain.sh pieces                            list piece names
 #
-# Pieces: language-python kwok etcd kubernetes pulumi kubernetes-provider language-yaml
+# Pieces: see PIECE_TABLE below (one line per piece).
 # Layout: ${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}/toolchain/<piece>-<version>/  (binaries + .built stamp)
 #         .../toolchain/.build/<piece>-<version>/  generated wrapper module (go.mod + local main packages)
 #         .../toolchain/logs/<piece>-<version>.log  full go output of the last build of that piece
@@ -29,7 +29,6 @@ LANGUAGE_PYTHON_KEY="$PULUMI_VERSION-$(sha256sum "$LANGUAGE_PYTHON_SOURCE" | cut
 BUILD_ROOT="$TOOLCHAIN_DIR/.build"
 LOG_DIR="$TOOLCHAIN_DIR/logs"
 
-ALL_PIECES=(language-python kwok etcd kubernetes pulumi kubernetes-provider language-yaml)
 
 # Why these Go settings:
 # - GOFLAGS=-mod=mod: wrapper modules start with only the top-level requirement; go resolves the rest.
@@ -49,35 +48,45 @@ log() { echo "[toolchain] $*" >&2; }
 elapsed() { echo "$((SECONDS - START_TIME))s"; }
 
 # ---------------------------------------------------------------------------------------------------------
-# Piece metadata: version, binaries, and the directory they end up in.
+# The pieces, one line each, in build order (`build` with no names builds these top to bottom):
+#   name      cache dir <name>-<version>/, build function build_<name with - as _>
+#   version   the variable (scripts/versions.env, or above) whose value keys the cache dir
+#   path      place on PATH in `env` (1 first), - for not on PATH
+#   cold      typical cold build on 2 cores (scripts/TOOLCHAIN.md has the measurements)
+#   binaries  what the piece installs; it counts as built only when all exist beside the .built stamp
 # ---------------------------------------------------------------------------------------------------------
-piece_version() {
-  case "$1" in
-    language-python) echo "$LANGUAGE_PYTHON_KEY" ;;
-    pulumi) echo "$PULUMI_VERSION" ;;
-    kubernetes-provider) echo "$PULUMI_K8S_PROVIDER_VERSION" ;;
-    language-yaml) echo "$PULUMI_YAML_VERSION" ;;
-    etcd) echo "$ETCD_VERSION" ;;
-    kubernetes) echo "$KUBERNETES_VERSION" ;;
-    kwok) echo "$KWOK_VERSION" ;;
-    *) return 1 ;;
-  esac
-}
+PIECE_TABLE='
+# name               version                      path  cold   binaries
+language-python      LANGUAGE_PYTHON_KEY          2     64s    pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python
+kwok                 KWOK_VERSION                 6     168s   kwok kwokctl
+etcd                 ETCD_VERSION                 5     21s    etcd
+kubernetes           KUBERNETES_VERSION           4     272s   kube-apiserver kube-controller-manager kube-scheduler kubectl
+pulumi               PULUMI_VERSION               1     218s   pulumi
+kubernetes-provider  PULUMI_K8S_PROVIDER_VERSION  -     505s   pulumi-resource-kubernetes
+language-yaml        PULUMI_YAML_VERSION          3     ?      pulumi-language-yaml
+'
+# Parsed once into these maps; everything below reads only them.
+ALL_PIECES=()
+declare -A PIECE_VERSION_VAR=() PIECE_PATH_RANK=() PIECE_COLD=() PIECE_BINARIES=()
+while read -r _name _var _rank _cold _bins; do
+  [[ -z "$_name" || "$_name" == "#"* ]] && continue
+  ALL_PIECES+=("$_name")
+  PIECE_VERSION_VAR[$_name]=$_var PIECE_PATH_RANK[$_name]=$_rank PIECE_COLD[$_name]=$_cold
+  PIECE_BINARIES[$_name]=$_bins
+done <<<"$PIECE_TABLE"
+unset _name _var _rank _cold _bins
 
-piece_binaries() {
-  case "$1" in
-    language-python) echo "pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python" ;;
-    language-yaml) echo "pulumi-language-yaml" ;;
-    pulumi) echo "pulumi" ;;
-    kubernetes-provider) echo "pulumi-resource-kubernetes" ;;
-    etcd) echo "etcd" ;;
-    kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
-    kwok) echo "kwok kwokctl" ;;
-    *) return 1 ;;
-  esac
-}
-
+piece_version() { [[ -n "${PIECE_VERSION_VAR[${1:-}]:-}" ]] || return 1; echo "${!PIECE_VERSION_VAR[$1]}"; }
+piece_binaries() { [[ -n "${PIECE_BINARIES[${1:-}]:-}" ]] || return 1; echo "${PIECE_BINARIES[$1]}"; }
 piece_dir() { echo "$TOOLCHAIN_DIR/$1-$(piece_version "$1")"; }
+
+# Pieces that go on PATH, in their table rank.
+path_order() {
+  local p
+  for p in "${ALL_PIECES[@]}"; do
+    [[ "${PIECE_PATH_RANK[$p]}" == - ]] || echo "${PIECE_PATH_RANK[$p]} $p"
+  done | sort -n | cut -d' ' -f2
+}
 
 piece_is_built() {
   local dir bin
@@ -402,13 +411,12 @@ install_provider_plugin() {
     "v$PULUMI_K8S_PROVIDER_VERSION" --file "$bin" >/dev/null
 }
 
-# PATH order: pulumi first, so the bundled-host symlinks above are what PATH finds. The kubernetes provider
-# is not on PATH: install_provider_plugin puts it where the engine looks for it.
-PATH_ORDER=(pulumi language-python language-yaml kubernetes etcd kwok)
+# PATH order (the table's path column): pulumi first, so the bundled-host symlinks above are what PATH
+# finds. The kubernetes provider is not on PATH: install_provider_plugin puts it where the engine looks.
 
 cmd_env() {
   local path_prefix="" p
-  for p in "${PATH_ORDER[@]}"; do
+  for p in $(path_order); do
     if piece_is_built "$p"; then
       path_prefix+="$(piece_dir "$p"):"
     else
@@ -431,7 +439,7 @@ cmd_status() {
     if piece_is_built "$p"; then
       printf '  %-20s v%-10s built %s  %s\n' "$p" "$(piece_version "$p")" "$(cat "$dir/.built")" "$dir"
     else
-      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s)\n' "$p" "$(piece_version "$p")" "$p"
+      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s; ~%s cold)\n' "$p" "$(piece_version "$p")" "$p" "${PIECE_COLD[$p]}"
     fi
   done
 }
