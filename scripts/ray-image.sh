@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # pack and the cleanups run only through `step` or a trap
 # Builds the container images a real node needs, without Docker or a registry: the Ray image
 # (docker.io/rayproject/ray:$RAY_VERSION, laid out like the official one) and the pod sandbox image
 # (registry.k8s.io/pause:$PAUSE_VERSION), as docker archives that `ctr images import` reads.
@@ -22,8 +23,8 @@
 #   logs/<image>-<version>-<recipe hash>.log    full output of the last build of that key
 #   debs/  wheels/ray-<version>-<constraints hash>/   download caches (kept across recipe changes)
 #   .build/  temp dirs, renamed into place when complete;  .lock  flock against concurrent builds
-# The recipe hash covers this script and the files under scripts/image/ the image uses, so editing the
-# recipe rebuilds, like a version bump in scripts/versions.env does.
+# The recipe hash covers the build functions and settings of this script and the files under
+# scripts/image/ the image uses, so editing the recipe rebuilds, like a version bump in versions.env does.
 #
 # Measured (2 cores, 24 GiB, Debian bookworm host, empty caches, downloads included):
 #   ray   : see MEASURED below
@@ -85,21 +86,35 @@ image_ref() {
   esac
 }
 
-# The files whose content defines an image besides its version: an edit to any of them rebuilds it.
+# The recipe of an image besides its version: its helper files, and the functions and settings of this
+# script that shape its contents (as bash prints them: comments, help text and the import/smoke/status
+# commands are not part of it). A change to any of them rebuilds the image, as a version bump does.
 recipe_files() {
   case "$1" in
-    ray) echo "$SCRIPT_DIR/ray-image.sh $IMAGE_SRC/docker_archive.py $IMAGE_SRC/ray-constraints.txt" ;;
-    pause) echo "$SCRIPT_DIR/ray-image.sh $IMAGE_SRC/docker_archive.py $IMAGE_SRC/pause.c" ;;
+    ray) echo "$IMAGE_SRC/docker_archive.py $IMAGE_SRC/ray-constraints.txt" ;;
+    pause) echo "$IMAGE_SRC/docker_archive.py $IMAGE_SRC/pause.c" ;;
     *) return 1 ;;
   esac
 }
 
-image_key() { # image -> <version>-<12 hex of the recipe hash>
+recipe_code() {
+  case "$1" in
+    ray)
+      declare -f build_ray fill_wheelhouse ray_wheelhouse pack
+      declare -p DEBIAN_SUITE RAY_DEB_PACKAGES RAY_UID RAY_GID RAY_PREFIX RAY_PATH ;;
+    pause)
+      declare -f build_pause pack ;;
+  esac
+}
+
+compute_key() { # image -> <version>-<12 hex of the recipe hash>
   local f files
   read -r -a files <<<"$(recipe_files "$1")"
   for f in "${files[@]}"; do [[ -f "$f" ]] || die "recipe file missing: $f"; done
-  echo "$(image_version "$1")-$(cat "${files[@]}" | sha256sum | cut -c1-12)"
+  echo "$(image_version "$1")-$({ recipe_code "$1"; cat "${files[@]}"; } | sha256sum | cut -c1-12)"
 }
+
+image_key() { echo "${IMAGE_KEY[$1]}"; }
 
 image_dir() { echo "$IMAGES_DIR/$1-$(image_key "$1")"; }
 image_archive() { echo "$(image_dir "$1")/image.tar"; }
@@ -234,7 +249,13 @@ build_ray() { # tmpdir
     "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
     "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/lib/dpkg/*-old "$rootfs"/var/log/*.log \
     "$rootfs"/var/log/apt/* "$rootfs/debootstrap"
-  : >"$rootfs/etc/machine-id"
+  # debootstrap copies the build host's resolv.conf and hostname; the runtime mounts the pod's own over
+  # these paths, so they stay as empty files.
+  : >"$rootfs/etc/resolv.conf"
+  : >"$rootfs/etc/hostname"
+  chmod 0644 "$rootfs/etc/resolv.conf" "$rootfs/etc/hostname"
+  # Manuals and translations are of no use in a container (C.UTF-8 is built into glibc); copyrights stay.
+  rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
   chown -R "$RAY_UID:$RAY_GID" "$rootfs/home/ray"
   step "pack docker archive" pack ray "$rootfs" "$tmp/out/image.tar"
 }
@@ -254,7 +275,10 @@ build_one() {
   log "$image $key: building $(image_ref "$image") (elapsed $(elapsed)); log: $CURRENT_LOG"
   tmp="$(mktemp -d "$BUILD_ROOT/$image-$key.XXXXXX")"
   BUILD_TMP="$tmp"
-  "build_$image" "$tmp"
+  case "$image" in
+    ray) build_ray "$tmp" ;;
+    pause) build_pause "$tmp" ;;
+  esac
   date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp/out/.built"
   echo "$((SECONDS - t0))" >"$tmp/out/.build-seconds"
   # Atomic: the key's directory appears complete or not at all.
@@ -278,6 +302,12 @@ prune_old() {
     rm -f "$LOG_DIR/$(basename "$d").log"
   done
 }
+
+# Keys are fixed once the recipe functions are defined, so an edit to the recipe during a build cannot make
+# the run look for (or prune) a different key halfway through.
+declare -A IMAGE_KEY=()
+for _image in "${ALL_IMAGES[@]}"; do IMAGE_KEY[$_image]="$(compute_key "$_image")"; done
+unset _image
 
 # ---------------------------------------------------------------------------------------------------------
 # Commands
@@ -455,7 +485,7 @@ EOF
   smoke_cleanup
 }
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; }
+usage() { sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; }
 
 main() {
   local command="${1:-}"
@@ -472,4 +502,5 @@ main() {
   esac
 }
 
-main "$@"
+# On one line with main: bash reads a script as it runs, so an edit during a long build must not be read.
+main "$@"; exit $?
