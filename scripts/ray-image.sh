@@ -167,6 +167,9 @@ remove_build_dir() {
 BUILD_TMP=""
 cleanup() { remove_build_dir "$BUILD_TMP" || true; }
 trap cleanup EXIT
+# A signal ends the run through the EXIT trap, so the temp dir (and any mount debootstrap left) goes too.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 pack() { # image rootfs archive -> writes image.json beside the archive
   local image="$1" rootfs="$2" archive="$3" args=()
@@ -323,6 +326,13 @@ cmd_build() {
     log "another build holds $IMAGES_DIR/.lock; waiting"
     flock 9
   fi
+  # Holding the lock, anything left in .build is from a run that was killed (SIGKILL, power loss).
+  local stale
+  for stale in "$BUILD_ROOT"/*/; do
+    [[ -d "$stale" ]] || continue
+    log "removing the leftovers of an interrupted build: $stale"
+    remove_build_dir "${stale%/}" || die "cannot remove $stale (still mounted?)"
+  done
   for i in "${images[@]}"; do build_one "$i"; done
 }
 
@@ -472,7 +482,7 @@ EOF
     ray --version
     python -c "import ray, sys; print(\"python\", sys.version.split()[0], \"import ray ok:\", ray.__version__)"
     ps --version | head -n 1; wget --version | head -n 1
-    ray start --head --num-cpus=1 --object-store-memory=60000000 --disable-usage-stats >/tmp/start.log 2>&1 \
+    ray start --head --num-cpus=1 --object-store-memory=100000000 --disable-usage-stats >/tmp/start.log 2>&1 \
       || { cat /tmp/start.log; exit 1; }
     ray health-check && echo "ray health-check: ok"
     ray status | sed -n "1,12p"
