@@ -115,7 +115,7 @@ def add_dir(tar: tarfile.TarFile, name: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Packs a root filesystem into a Docker image archive.")
     parser.add_argument("--rootfs", type=Path, required=True)
     parser.add_argument("--tag", action="append", required=True, help="image reference, e.g. a:b")
     parser.add_argument("--out", type=Path, required=True)
