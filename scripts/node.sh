@@ -13,9 +13,9 @@
 #
 # Network (nothing can leave the machine):
 #   bridge $BRIDGE with the node IP $NODE_IP/24 = the pods' gateway; pods get addresses from
-#   $POD_CIDR, a route to $SERVICE_CIDR and nothing else (no default route); iptables drops anything the
-#   pod subnet sends outside it ($GUARD_CHAIN, first in FORWARD before any pod starts, and again after
-#   kube-proxy added its own jumps). kubelet listens on $NODE_IP:10250, CoreDNS on $NODE_IP:53 and answers
+#   $POD_CIDR, a route to $SERVICE_CIDR and nothing else (no default route); iptables refuses anything the
+#   pod subnet sends outside it (REJECT in $GUARD_CHAIN, first in FORWARD before any pod starts, and
+#   again after kube-proxy added its own jumps). kubelet listens on $NODE_IP:10250, CoreDNS on $NODE_IP:53 and answers
 #   cluster.local only; everything else on 127.0.0.1.
 # State: ${RAY_STATIC_CACHE:-~/.cache/ray-static}/node (removed by `down`, which also unmounts, restores
 # iptables, sysctls and routes from the snapshot `up` took first); logs of the last run in .../node-logs.
@@ -222,11 +222,14 @@ setup_network() {
 
 # FORWARD guard: pod-subnet traffic may go to the pod subnet (after kube-proxy's DNAT a Service address is
 # a pod address here) and nowhere else. Its jump must come first in FORWARD: kube-proxy prepends its own.
+# What it stops is mostly a worker dialing the head's ClusterIP while the Service has no ready endpoint
+# (not DNATed, so routed towards the default route): REJECT answers at once, as kube-proxy's own
+# no-endpoint rule would, instead of leaving the dial to time out; the packet goes nowhere either way.
 ensure_guard() {
   iptables -w -N "$GUARD_CHAIN" 2>/dev/null || true
   iptables -w -F "$GUARD_CHAIN"
   iptables -w -A "$GUARD_CHAIN" -s "$POD_CIDR" -d "$POD_CIDR" -j RETURN
-  iptables -w -A "$GUARD_CHAIN" -s "$POD_CIDR" -j DROP
+  iptables -w -A "$GUARD_CHAIN" -s "$POD_CIDR" -j REJECT
   while iptables -w -D FORWARD -j "$GUARD_CHAIN" 2>/dev/null; do :; done
   iptables -w -I FORWARD 1 -j "$GUARD_CHAIN"
 }
