@@ -7,6 +7,7 @@
 #   scripts/ray-image.sh build [ray|pause]...     build what is missing (both by default)
 #   scripts/ray-image.sh path ray|pause           print the archive path (exit 1 if not built)
 #   scripts/ray-image.sh ref ray|pause            print the image reference the archive carries
+#   scripts/ray-image.sh id ray|pause             print the image ID (sha256 of the config) of the archive
 #   scripts/ray-image.sh import --address SOCK [--namespace k8s.io] [--snapshotter NAME]
 #                                                 ctr-import both archives into a running containerd
 #   scripts/ray-image.sh smoke                    throwaway containerd: import, list, run the Ray image
@@ -347,6 +348,13 @@ cmd_path() {
   image_archive "$1"
 }
 
+# The image ID (config digest). containerd's CRI also lists each image under this name, so a node can tell
+# whether it holds this very build: `ctr -n k8s.io images ls -q | grep -x "$(ray-image.sh id ray)"`.
+cmd_id() {
+  cmd_path "$@" >/dev/null
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"])' "$(image_dir "$1")/image.json"
+}
+
 cmd_ref() {
   [[ $# -eq 1 ]] || die "usage: $0 ref ray|pause"
   check_image_name "$1"
@@ -383,11 +391,11 @@ cmd_status() {
   local i
   for i in "${ALL_IMAGES[@]}"; do
     if image_is_built "$i"; then
-      printf '%-6s %-40s built   %6s  %ss  %s\n' "$i" "$(image_ref "$i")" \
+      printf '%-6s %-32s built %5s in %4ss  id %.19s  %s\n' "$i" "$(image_ref "$i")" \
         "$(du -sh "$(image_archive "$i")" | cut -f1)" "$(cat "$(image_dir "$i")/.build-seconds" 2>/dev/null || echo '?')" \
-        "$(image_archive "$i")"
+        "$(cmd_id "$i")" "$(image_archive "$i")"
     else
-      printf '%-6s %-40s missing (key %s)\n' "$i" "$(image_ref "$i")" "$(image_key "$i")"
+      printf '%-6s %-32s missing (key %s)\n' "$i" "$(image_ref "$i")" "$(image_key "$i")"
     fi
   done
 }
@@ -474,7 +482,10 @@ EOF
     out="$("${ctr_cmd[@]}" tasks ls | awk '$1 == "ray-image-smoke-pause" {print $3}')"
   done
   [[ "$out" == STOPPED ]] || die "smoke: pause did not stop on SIGTERM (task status: $out)"
-  "${ctr_cmd[@]}" tasks delete ray-image-smoke-pause >/dev/null
+  # ctr warns "exit with non-zero exit code" on delete if pause did not exit 0.
+  out="$("${ctr_cmd[@]}" tasks delete ray-image-smoke-pause 2>&1)"
+  [[ "$out" != *non-zero* ]] || die "smoke: pause did not exit 0 on SIGTERM: $out"
+  log "smoke: pause stopped on SIGTERM with exit 0"
   "${ctr_cmd[@]}" containers delete ray-image-smoke-pause
 
   # Runs inside the container, as the image's user.
@@ -489,7 +500,8 @@ EOF
     ray start --head --num-cpus=1 --object-store-memory=100000000 --disable-usage-stats >/tmp/start.log 2>&1 \
       || { cat /tmp/start.log; exit 1; }
     ray health-check && echo "ray health-check: ok"
-    ray status | sed -n "1,12p"
+    for _ in $(seq 30); do ray status >/tmp/status 2>&1 && grep -q "^Active:" /tmp/status && break; sleep 1; done
+    sed -n "1,12p" /tmp/status
     python -c "import ray; ray.init(); print(\"task result:\", ray.get(ray.remote(lambda: 40 + 2).remote()))" 2>&1 | tail -n 1
     ray stop >/dev/null 2>&1 && echo "ray stop: ok"'
   log "smoke: Ray image: identity, versions, a one-node Ray cluster (ray start, ray status, ray health-check)"
@@ -508,6 +520,7 @@ main() {
     build) cmd_build "$@" ;;
     path) cmd_path "$@" ;;
     ref) cmd_ref "$@" ;;
+    id) cmd_id "$@" ;;
     import) cmd_import "$@" ;;
     smoke) cmd_smoke "$@" ;;
     status) cmd_status "$@" ;;
