@@ -133,6 +133,14 @@ snapshot() { # dir
 # ---------------------------------------------------------------------------------------------------------
 # Pieces of `up`
 # ---------------------------------------------------------------------------------------------------------
+# Writes stdin to PATH only when it differs: kube-proxy exits when its config file is written to, so a
+# second `up` must not touch the files of running daemons.
+write_config() { # path
+  local tmp="$1.tmp.$$"
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 start_daemon() { # name logfile cmd... : background process in its own session, pid in $NODE_DIR/pids/<name>
   local name="$1" logf="$2"; shift 2
   local pidf="$NODE_DIR/pids/$name"
@@ -178,7 +186,7 @@ start_control_plane() {
   # No KWOK controller (it would take over the real node too). The apiserver reaches the kubelet with the
   # control plane's admin certificate (which the kubelet's client CA trusts) and serves Services from
   # SERVICE_CIDR, the range kube-proxy programs and the pods have a route to.
-  cat >"$cfg" <<EOF
+  write_config "$cfg" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
@@ -242,7 +250,7 @@ start_containerd() {
   local conf="$NODE_DIR/containerd.toml" sandbox
   sandbox="$("$SCRIPT_DIR/ray-image.sh" ref pause)"
   mkdir -p "$NODE_DIR/run" "$NODE_DIR/containerd/root" "$NODE_DIR/containerd/state" "$NODE_DIR/cni/net.d"
-  cat >"$conf" <<EOF
+  write_config "$conf" <<EOF
 version = 2
 root = "$NODE_DIR/containerd/root"
 state = "$NODE_DIR/containerd/state"
@@ -278,7 +286,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     max_conf_num = 1
 EOF
   # CNI: the bridge plugin on our bridge; routes only to the Service range (the pod subnet is on-link).
-  cat >"$NODE_DIR/cni/net.d/10-ray-static.conflist" <<EOF
+  write_config "$NODE_DIR/cni/net.d/10-ray-static.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
   "name": "ray-static-node",
@@ -317,7 +325,7 @@ import_images() {
 }
 
 start_kube_proxy() {
-  cat >"$NODE_DIR/kube-proxy.yaml" <<EOF
+  write_config "$NODE_DIR/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection:
@@ -353,7 +361,7 @@ EOF
 }
 
 start_coredns() {
-  cat >"$NODE_DIR/Corefile" <<EOF
+  write_config "$NODE_DIR/Corefile" <<EOF
 # cluster.local (and reverse lookups of cluster addresses) from the API; no other zone, no upstream.
 cluster.local:53 in-addr.arpa:53 {
     bind $NODE_IP
@@ -372,7 +380,7 @@ EOF
 
 start_kubelet() {
   mkdir -p "$NODE_DIR/kubelet" "$NODE_DIR/kubelet-pki" "$NODE_DIR/pod-logs" "$NODE_DIR/volume-plugins"
-  cat >"$NODE_DIR/kubelet.yaml" <<EOF
+  write_config "$NODE_DIR/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
