@@ -105,7 +105,7 @@ recipe_files() {
 recipe_code() {
   case "$1" in
     ray)
-      declare -f build_ray fill_wheelhouse ray_wheelhouse pack
+      declare -f build_ray in_rootfs fill_wheelhouse ray_wheelhouse pack
       declare -p DEBIAN_SUITE RAY_DEB_PACKAGES RAY_UID RAY_GID RAY_PREFIX RAY_PATH ;;
     pause)
       declare -f build_pause pack ;;
@@ -225,6 +225,14 @@ fill_wheelhouse() {
   touch "$wh/.complete"
 }
 
+# A command inside the rootfs with an environment of its own: the host's PIP_*/PYTHON* settings (find-links,
+# no-bytecode) must not shape what ends up in the image.
+in_rootfs() { # rootfs cmd...
+  local rootfs="$1"
+  shift
+  chroot "$rootfs" env -i PATH="$RAY_PATH" HOME=/root LANG=C.UTF-8 "$@"
+}
+
 build_ray() { # tmpdir
   local tmp="$1" rootfs="$1/rootfs" debs="$IMAGES_DIR/debs" wh
   command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
@@ -239,19 +247,18 @@ build_ray() { # tmpdir
   local m
   for m in $(mounts_under "$rootfs"); do umount "$m"; done
   step "user ray ($RAY_UID:$RAY_GID), home /home/ray" \
-    chroot "$rootfs" useradd --uid "$RAY_UID" --gid "$RAY_GID" --no-user-group --create-home \
+    in_rootfs "$rootfs" useradd --uid "$RAY_UID" --gid "$RAY_GID" --no-user-group --create-home \
     --home-dir /home/ray --shell /bin/bash ray
-  step "python venv at $RAY_PREFIX" chroot "$rootfs" python3 -m venv "$RAY_PREFIX"
+  step "python venv at $RAY_PREFIX" in_rootfs "$rootfs" python3 -m venv "$RAY_PREFIX"
   mkdir -p "$rootfs/tmp/wheels"
   cp -a "$wh/." "$rootfs/tmp/wheels/"
   cp "$IMAGE_SRC/ray-constraints.txt" "$rootfs/tmp/wheels/constraints.txt"
   step "pip install ray[default]==$RAY_VERSION (offline, from the wheelhouse)" \
-    chroot "$rootfs" env -i PATH="$RAY_PATH" HOME=/root PIP_NO_CACHE_DIR=1 \
-    "$RAY_PREFIX/bin/pip" install --no-index --find-links /tmp/wheels --disable-pip-version-check \
-    -c /tmp/wheels/constraints.txt "ray[default]==$RAY_VERSION"
-  step "check: ray --version" chroot "$rootfs" "$RAY_PREFIX/bin/ray" --version
-  step "check: pip check" chroot "$rootfs" "$RAY_PREFIX/bin/pip" check
-  chroot "$rootfs" "$RAY_PREFIX/bin/pip" freeze >>"$CURRENT_LOG" 2>&1
+    in_rootfs "$rootfs" "$RAY_PREFIX/bin/pip" install --no-cache-dir --disable-pip-version-check \
+    --no-index --find-links /tmp/wheels -c /tmp/wheels/constraints.txt "ray[default]==$RAY_VERSION"
+  step "check: ray --version" in_rootfs "$rootfs" "$RAY_PREFIX/bin/ray" --version
+  step "check: pip check" in_rootfs "$rootfs" "$RAY_PREFIX/bin/pip" check
+  in_rootfs "$rootfs" "$RAY_PREFIX/bin/pip" freeze >>"$CURRENT_LOG" 2>&1
   # Size and determinism: no package lists, download caches, logs or machine-specific ids.
   rm -rf "$rootfs/tmp/wheels" "$rootfs/root/.cache" "$rootfs/home/ray/.cache" \
     "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
