@@ -10,7 +10,7 @@
 #   scripts/ray-image.sh id ray|pause             print the image ID (sha256 of the config) of the archive
 #   scripts/ray-image.sh import --address SOCK [--namespace k8s.io] [--snapshotter NAME]
 #                                                 ctr-import both archives into a running containerd
-#   scripts/ray-image.sh smoke                    throwaway containerd: import, list, run the Ray image
+#   scripts/ray-image.sh smoke [SNAPSHOTTER]      throwaway containerd: import, list, run pause and Ray once
 #   scripts/ray-image.sh status                   what is built, sizes
 #
 # Ray image: debootstrap --variant=minbase bookworm with bash, coreutils, procps, wget, ca-certificates and
@@ -30,10 +30,10 @@
 # Measured (2 cores, 24 GiB, bookworm host shared with other builds, load average ~8):
 #   ray, cold (empty cache: wheels 108 MB from PyPI, debs 46 MB from Debian): 149 s wall = wheels 15 s,
 #     debootstrap 75 s, venv 3 s, pip install (offline) 15 s, checks 3 s, pack 16 s, temp-dir removal ~17 s;
-#     another cold run 161 s. Warm caches (recipe change only): 115-185 s, debootstrap's unpack/configure
+#     another cold run 161 s. Warm caches (recipe change only): 114-184 s, debootstrap's unpack/configure
 #     dominating. Archive 499 MB (one 523 MB layer, 22k files; the venv is 369 MB of it).
 #   pause, cold: 1 s; archive 692 KB (/pause static, 680 KB), byte-for-byte reproducible.
-#   build with everything cached: 0.05 s.  smoke: ~45-60 s (import ~10 s, Ray start/stop most of the rest).
+#   build with everything cached: 0.05 s.  smoke: 57-79 s (import ~10 s, Ray start/stop most of the rest).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
