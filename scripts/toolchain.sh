@@ -67,8 +67,8 @@ kubernetes           KUBERNETES_VERSION           base  4     272s   kube-apiser
 pulumi               PULUMI_VERSION               base  1     218s   pulumi
 kubernetes-provider  PULUMI_K8S_PROVIDER_VERSION  base  -     505s   pulumi-resource-kubernetes
 language-yaml        PULUMI_YAML_VERSION          base  3     ?      pulumi-language-yaml
-kubernetes-node      KUBERNETES_VERSION           node  -     ?      kubelet kube-proxy
-coredns              COREDNS_VERSION              node  -     ?      coredns
+kubernetes-node      KUBERNETES_VERSION           node  -     79s    kubelet kube-proxy
+coredns              COREDNS_VERSION              node  -     157s   coredns
 '
 # Parsed once into these maps; everything below reads only them.
 ALL_PIECES=() BASE_PIECES=() NODE_PIECES=()
