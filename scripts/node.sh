@@ -52,8 +52,10 @@ KWOK_WORKDIR="${KWOK_WORKDIR:-$CACHE_ROOT/kwok}"
 CP_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
 # Paths outside NODE_DIR that kubelet, containerd or CNI create no matter how they are configured:
 # `down` removes each one that did not exist before `up` (and only if nothing else put files there).
+# (/run/netns is not among them: netns_mounts_under_state_dir keeps ours in the state dir, and other
+# `ip netns` users come and go.)
 FOREIGN_PATHS=(/var/log/containers /var/log/pods /var/lib/cni /run/containerd/s /run/containerd /var/lib/kubelet
-  /etc/cni /run/netns /opt/containerd /var/lib/containerd)
+  /etc/cni /opt/containerd /var/lib/containerd)
 # Sysctls kubelet, kube-proxy and the CNI bridge plugin change; `down` restores them.
 SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
   net.ipv4.conf.all.route_localnet net.ipv4.conf.all.forwarding net.ipv4.conf.default.forwarding
