@@ -66,7 +66,7 @@ etcd                 ETCD_VERSION                 base  5     21s    etcd
 kubernetes           KUBERNETES_VERSION           base  4     272s   kube-apiserver kube-controller-manager kube-scheduler kubectl
 pulumi               PULUMI_VERSION               base  1     218s   pulumi
 kubernetes-provider  PULUMI_K8S_PROVIDER_VERSION  base  -     505s   pulumi-resource-kubernetes
-language-yaml        PULUMI_YAML_VERSION          base  3     ?      pulumi-language-yaml
+language-yaml        PULUMI_YAML_VERSION          base  3     50s    pulumi-language-yaml
 kubernetes-node      KUBERNETES_VERSION           node  -     79s    kubelet kube-proxy
 coredns              COREDNS_VERSION              node  -     157s   coredns
 '
