@@ -270,7 +270,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "$sandbox"
   # No CAP_SYS_RESOURCE here: without this runc fails ("can't get final child's PID from pipe: EOF").
   restrict_oom_score_adj = true
-  # /run/netns is shared with every `ip netns` user on the machine; keep ours in our state dir.
+  # /run/netns is shared with every "ip netns" user on the machine; keep ours in our state dir.
   netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
