@@ -15,8 +15,8 @@
 #   bridge $BRIDGE with the node IP $NODE_IP/24 = the pods' gateway; pods get addresses from
 #   $POD_CIDR, a route to $SERVICE_CIDR and nothing else (no default route); iptables refuses anything the
 #   pod subnet sends outside it (REJECT in $GUARD_CHAIN, first in FORWARD before any pod starts, and
-#   again after kube-proxy added its own jumps). kubelet listens on $NODE_IP:10250, CoreDNS on $NODE_IP:53 and answers
-#   cluster.local only; everything else on 127.0.0.1.
+#   again after kube-proxy added its own jumps). kubelet listens on $NODE_IP:10250, CoreDNS on
+#   $NODE_IP:53 and answers cluster.local only; everything else on 127.0.0.1.
 # State: ${RAY_STATIC_CACHE:-~/.cache/ray-static}/node (removed by `down`, which also unmounts, restores
 # iptables, sysctls and routes from the snapshot `up` took first); logs of the last run in .../node-logs.
 #
