@@ -76,3 +76,27 @@ TOKEN_AUTH_MIN_VERSION = (2, 52, 0)
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+
+# RayJob: a Kubernetes Job whose one container submits a Ray job and follows it to its end.
+JOB_COMPONENT_TYPE = "ray-static:index:RayJob"
+SUBMITTER_LABEL = "ray-static/job-submitter"
+"""Label of submitter pods: every cluster's NetworkPolicy admits them on the dashboard (Jobs API) port."""
+SUBMITTER_CONTAINER = "submitter"
+SUBMITTER_CPU = "250m"
+SUBMITTER_MEMORY = "512Mi"
+SUBMITTER_GRACE_PERIOD_SECONDS = 30
+"""Time the submitter has, once its pod is terminated, to stop the Ray job it follows."""
+JOB_BACKOFF_LIMIT = 3
+"""Retries of the submitter after errors that a retry can mend (the dashboard not answering yet)."""
+JOB_TTL_SECONDS = 86400
+"""Kubernetes deletes a finished Job (and its pod's logs) a day after it ended."""
+JOB_UNSUCCESSFUL_EXIT_CODE = 3
+"""The submitter's exit code when the Ray job ended FAILED or STOPPED: final, so the Job fails at once."""
+DEFAULT_JOB_WAIT_SECONDS = 86400
+"""How long `pulumi up` waits for a job with no timeout_seconds."""
+JOB_WAIT_MARGIN_SECONDS = 120
+"""Added to timeout_seconds for `pulumi up`'s wait: the submitter's start and the stop at the deadline."""
+MAX_JOB_TIMEOUT_SECONDS = 30 * 86400
+MAX_SUBMISSION_ID_LENGTH = 128
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict"
