@@ -33,27 +33,29 @@ set -u
 id=$1
 shift
 say() {{ echo "ray-static: $*"; }}
+# `ray job SUBCOMMAND ...`, logging plain lines (no colours in the pod's log).
+job() {{ sub=$1; shift; ray job "$sub" --log-style=record "$@"; }}
 stop() {{
   say "the submitter is terminating: stopping Ray job $id"
-  ray job stop --no-wait "$id"
+  job stop --no-wait "$id"
   exit 143
 }}
 trap stop TERM
-if ray job status "$id" >/dev/null 2>&1; then
+if job status "$id" >/dev/null 2>&1; then
   say "Ray job $id is known to the cluster: following it, submitting nothing"
 else
   say "submitting Ray job $id"
-  ray job submit --submission-id "$id" --no-wait "$@" || exit 1
+  job submit --submission-id "$id" --no-wait "$@" || exit 1
 fi
 # In the background, so that SIGTERM interrupts `wait` at once.
-ray job logs --follow "$id" &
+job logs --follow "$id" &
 wait $!
 while :; do
   status=$(python -c '{STATUS_PY}' "$id") || exit 1
   case $status in
     SUCCEEDED) say "Ray job $id SUCCEEDED"; exit 0 ;;
     FAILED|STOPPED)
-      ray job status "$id"
+      job status "$id"
       say "Ray job $id ended $status"
       exit {c.JOB_UNSUCCESSFUL_EXIT_CODE} ;;
   esac
