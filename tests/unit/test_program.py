@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from program.config import config_name, program_config
-from program.schema import config_default, config_type
+from program.options import PROGRAM_KEYS
+from program.schema import all_options, config_default, config_type
 from ray_static.options import BY_KEY, OPTIONS
 from tests.support.manifests import container, deployment, env_of, pod_spec
 from tests.support.render import REPO_ROOT, Rendered, RenderError, find, find_all, run_program
@@ -33,8 +34,8 @@ def test_every_project_key_has_type_default_and_description() -> None:
 
 
 def test_schema_matches_the_program_keys() -> None:
-    assert list(SCHEMA) == [o.key for o in OPTIONS]
-    for option in OPTIONS:
+    assert list(SCHEMA) == [o.key for o in all_options()]
+    for option in all_options():
         assert SCHEMA[option.key]["type"] == config_type(option), option.key
         assert SCHEMA[option.key]["default"] == config_default(option), option.key
 
@@ -261,6 +262,6 @@ def test_errors_name_config_keys(path: str, key: str) -> None:
 
 
 def test_every_config_key_is_reachable() -> None:
-    assert set(BY_KEY) == set(SCHEMA)
+    assert {*BY_KEY, *PROGRAM_KEYS} == set(SCHEMA)
     main = Path(REPO_ROOT / "__main__.py").read_text()
     assert "program_config(" in main and "RayCluster(" in main
