@@ -446,7 +446,7 @@ def test_network_policy_admits_the_cluster_on_pinned_ports_only(rendered: list[R
     spec = find(rendered, "networking.k8s.io/v1:NetworkPolicy", "ray").inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"ray.io/cluster": "ray"}}
     assert spec["policyTypes"] == ["Ingress"]
-    rule, submitters = spec["ingress"]  # the second rule admits RayJob submitters (tests/unit/test_job.py)
+    rule, _submitters = spec["ingress"]  # the second admits RayJob submitters (tests/unit/test_job.py)
     assert rule["from"] == [{"podSelector": {"matchLabels": {"ray.io/cluster": "ray"}}}]
     ports = [(p["port"], p.get("endPort")) for p in rule["ports"]]
     assert ports == [
