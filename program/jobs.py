@@ -50,6 +50,8 @@ def _fields(item: Any, where: str) -> Mapping[str, Any]:
         if key not in JOB_FIELDS:
             close = difflib.get_close_matches(key, JOB_FIELDS, n=1)
             hint = f" (did you mean {show(close[0])}?)" if close else ""
+            if key in (*TARGET_KEYS, "cluster"):
+                hint = " (jobs run on this stack's cluster)"
             raise RayStaticConfigError(
                 f"{where}.{key}", "an unknown field", f"one of {', '.join(JOB_FIELDS)}{hint}"
             )
