@@ -30,8 +30,10 @@ def main() -> None:
     pulumi.export("dashboard_url", cluster.dashboard_url)
     pulumi.export("workers", config.settings.groups[0].replicas)
     pulumi.export("port_forward", port_forward_command(config.settings))
+    pulumi.export("image", cluster.image)
     if config.settings.auth:
         pulumi.export("auth_token", cluster.auth_token)
+        pulumi.export("auth_secret_name", cluster.auth_secret_name)
     if jobs:
         pulumi.export(
             "jobs", {name: {"submission_id": j.submission_id, "status": j.status} for name, j in jobs.items()}

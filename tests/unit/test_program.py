@@ -80,6 +80,9 @@ def test_default_program_outputs() -> None:
     assert outputs["dashboard_url"] == f"http://{fqdn}:8265"
     assert outputs["workers"] == 3
     assert outputs["port_forward"] == "kubectl -n ray port-forward svc/ray-head 8265:8265 10001:10001"
+    # What a RayJob in another stack needs besides namespace and dashboard_url.
+    assert outputs["image"] == "rayproject/ray:2.60.0"
+    assert outputs["auth_secret_name"] == "ray-auth"
     assert len(outputs["auth_token"]) >= 40
     assert run.stack_secret_outputs == {"auth_token"}
 
