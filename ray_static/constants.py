@@ -86,12 +86,15 @@ SUBMITTER_CPU = "250m"
 SUBMITTER_MEMORY = "512Mi"
 SUBMITTER_GRACE_PERIOD_SECONDS = 30
 """Time the submitter has, once its pod is terminated, to stop the Ray job it follows."""
-JOB_BACKOFF_LIMIT = 3
-"""Retries of the submitter after errors that a retry can mend (the dashboard not answering yet)."""
+JOB_BACKOFF_LIMIT = 1
+"""One retry. The submitter waits for the Jobs API itself, and the retry of an ended job submits nothing
+and fails the same way; but pulumi-kubernetes 4.25 reports a failed Job only for BackoffLimitExceeded (a
+podFailurePolicy FailJob leaves `pulumi up` waiting until its timeout), with the termination messages of
+the pods it saw fail: the first pod's, seen while the retry runs, is the job's last log lines."""
 JOB_TTL_SECONDS = 86400
 """Kubernetes deletes a finished Job (and its pod's logs) a day after it ended."""
 JOB_UNSUCCESSFUL_EXIT_CODE = 3
-"""The submitter's exit code when the Ray job ended FAILED or STOPPED: final, so the Job fails at once."""
+"""The submitter's exit code when the Ray job ended FAILED or STOPPED (1 is for its own errors)."""
 DEFAULT_JOB_WAIT_SECONDS = 86400
 """How long `pulumi up` waits for a job with no timeout_seconds."""
 JOB_WAIT_MARGIN_SECONDS = 120

@@ -74,17 +74,16 @@ def submitter_container(job: JobSettings, target: Target) -> core.ContainerArgs:
     )
 
 
-def unsuccessful_job_policy() -> batch.PodFailurePolicyArgs:
-    """A job that ended FAILED or STOPPED fails the Job at once: retrying cannot change its outcome."""
+def disruptions_are_no_failures() -> batch.PodFailurePolicyArgs:
+    """A submitter pod lost with its node, or preempted, is replaced rather than counted as a failure (the
+    Job has a single retry otherwise); the new pod finds the job by its id and follows it."""
     return batch.PodFailurePolicyArgs(
         rules=[
             batch.PodFailurePolicyRuleArgs(
-                action="FailJob",
-                on_exit_codes=batch.PodFailurePolicyOnExitCodesRequirementArgs(
-                    container_name=c.SUBMITTER_CONTAINER,
-                    operator="In",
-                    values=[c.JOB_UNSUCCESSFUL_EXIT_CODE],
-                ),
+                action="Ignore",
+                on_pod_conditions=[
+                    batch.PodFailurePolicyOnPodConditionsPatternArgs(type="DisruptionTarget", status="True")
+                ],
             )
         ]
     )
@@ -106,7 +105,7 @@ def job_args(job: JobSettings, target: Target) -> batch.JobInitArgs:
             backoff_limit=c.JOB_BACKOFF_LIMIT,
             ttl_seconds_after_finished=c.JOB_TTL_SECONDS,
             active_deadline_seconds=job.timeout_seconds,
-            pod_failure_policy=unsuccessful_job_policy(),
+            pod_failure_policy=disruptions_are_no_failures(),
             template=core.PodTemplateSpecArgs(
                 metadata=meta.ObjectMetaArgs(
                     labels=labels,

@@ -3,8 +3,8 @@
 Like KubeRay's submitter it is idempotent, so a retried or re-created pod never submits twice: it asks
 `ray job status <id>` first and runs `ray job submit --submission-id <id> --no-wait` only for an id the
 cluster does not know; then it follows the logs and polls the status until the job ended. Its exit code
-is the outcome: 0 SUCCEEDED, 3 FAILED or STOPPED (final: the Job's podFailurePolicy fails it at once),
-anything else an error worth a retry (the dashboard not answering yet).
+is the outcome: 0 SUCCEEDED, 3 FAILED or STOPPED, 1 an error (a Jobs API that never answered, a refused
+submission). It waits for a Jobs API that does not answer yet itself.
 
 Terminating the pod (the RayJob deleted or replaced, timeout_seconds reached) stops the Ray job: the
 script traps SIGTERM and runs `ray job stop` within the pod's grace period.
@@ -27,7 +27,15 @@ STATUS_PY = (
 )
 """Prints the job's status as Ray's enum spells it; `ray job status` only describes it in a sentence."""
 
-SCRIPT = f"""\
+API_TRIES = 24
+API_INTERVAL_SECONDS = 5
+"""The submitter waits up to 2 minutes for the Jobs API (a head still starting), and bears as many failed
+status polls in a row: retrying the whole pod is the Job's last resort (constants.JOB_BACKOFF_LIMIT)."""
+
+
+def submitter_script(tries: int = API_TRIES, interval: int = API_INTERVAL_SECONDS) -> str:
+    """The bash script; `tries` and `interval` bound how long it waits for a Jobs API that does not answer."""
+    return f"""\
 # {PROGRAM_NAME} SUBMISSION_ID [ray job submit options] -- ENTRYPOINT...
 set -u
 id=$1
@@ -35,34 +43,54 @@ shift
 say() {{ echo "ray-static: $*"; }}
 # `ray job SUBCOMMAND ...`, logging plain lines (no colours in the pod's log).
 job() {{ sub=$1; shift; ray job "$sub" --log-style=record "$@"; }}
+# In the background, so that SIGTERM interrupts `wait` at once.
+pause() {{ sleep {interval} & wait $!; }}
 stop() {{
   say "the submitter is terminating: stopping Ray job $id"
   job stop --no-wait "$id"
   exit 143
 }}
 trap stop TERM
+failures=0
+until job list >/dev/null 2>&1; do
+  failures=$((failures + 1))
+  if [ "$failures" -ge {tries} ]; then
+    job list >/dev/null
+    say "the Jobs API at $RAY_API_SERVER_ADDRESS did not answer"
+    exit 1
+  fi
+  pause
+done
 if job status "$id" >/dev/null 2>&1; then
   say "Ray job $id is known to the cluster: following it, submitting nothing"
 else
   say "submitting Ray job $id"
-  job submit --submission-id "$id" --no-wait "$@" || exit 1
+  # A refused submit of an id the cluster knows after all (an answer lost on the way) is no failure.
+  job submit --submission-id "$id" --no-wait "$@" || job status "$id" >/dev/null 2>&1 || exit 1
 fi
-# In the background, so that SIGTERM interrupts `wait` at once.
 job logs --follow "$id" &
 wait $!
+failures=0
 while :; do
-  status=$(python -c '{STATUS_PY}' "$id") || exit 1
-  case $status in
-    SUCCEEDED) say "Ray job $id SUCCEEDED"; exit 0 ;;
-    FAILED|STOPPED)
-      job status "$id"
-      say "Ray job $id ended $status"
-      exit {c.JOB_UNSUCCESSFUL_EXIT_CODE} ;;
-  esac
-  sleep 5 &
-  wait $!
+  if status=$(python -c '{STATUS_PY}' "$id"); then
+    failures=0
+    case $status in
+      SUCCEEDED) say "Ray job $id SUCCEEDED"; exit 0 ;;
+      FAILED|STOPPED)
+        job status "$id"
+        say "Ray job $id ended $status"
+        exit {c.JOB_UNSUCCESSFUL_EXIT_CODE} ;;
+    esac
+  else
+    failures=$((failures + 1))
+    [ "$failures" -lt {tries} ] || exit 1
+  fi
+  pause
 done
 """
+
+
+SCRIPT = submitter_script()
 
 
 def _number(amount: float) -> str:
@@ -98,6 +126,6 @@ def submit_options(job: JobSettings) -> list[str]:
     return [*options, *resource_options(job), "--", "sh", "-c", job.entrypoint]
 
 
-def submitter_command(job: JobSettings) -> list[str]:
-    """The submitter container's command: bash running SCRIPT with the submission id and the options."""
-    return ["bash", "-c", SCRIPT, PROGRAM_NAME, job.submission_id, *submit_options(job)]
+def submitter_command(job: JobSettings, script: str = SCRIPT) -> list[str]:
+    """The submitter container's command: bash running the script with the submission id and the options."""
+    return ["bash", "-c", script, PROGRAM_NAME, job.submission_id, *submit_options(job)]

@@ -10,6 +10,7 @@ real Ray.
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,110 @@ def test_a_removed_job_is_deleted(stack: Stack, cluster: Cluster) -> None:
     wait_for(
         lambda: not cluster.exists("job", job_name(LATER), NAMESPACE), 60, "the removed Job to be deleted"
     )
+
+
+FAILED_LOG = (
+    "Traceback (most recent call last):\nSystemExit: boom: no data\nray-static: Ray job broken-x ended FAILED"
+)
+
+
+def kubelet_reports_failure(cluster: Cluster, pod: str) -> None:
+    """What a kubelet writes when the submitter exits 3 with FallbackToLogsOnError (KWOK would not)."""
+    now = "2026-01-01T00:00:00Z"
+    conditions = {
+        "PodReadyToStartContainers": ("False", None),
+        "Initialized": ("True", None),
+        "Ready": ("False", "PodFailed"),
+        "ContainersReady": ("False", "PodFailed"),
+        "PodScheduled": ("True", None),
+    }
+    status = {
+        "phase": "Failed",
+        "conditions": [
+            {"type": kind, "status": value, "lastTransitionTime": now, **({"reason": why} if why else {})}
+            for kind, (value, why) in conditions.items()
+        ],
+        "containerStatuses": [
+            {
+                "name": "submitter",
+                "image": "rayproject/ray:2.60.0",
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "state": {
+                    "terminated": {
+                        "exitCode": 3,
+                        "reason": "Error",
+                        "message": FAILED_LOG,
+                        "startedAt": now,
+                        "finishedAt": now,
+                    }
+                },
+            }
+        ],
+    }
+    cluster.kubectl(
+        "patch", "pod", pod, "-n", NAMESPACE, "--subresource=status", "--type=merge", "-p",
+        json.dumps({"status": status}),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def cordoned(cluster: Cluster) -> Iterator[None]:
+    """No node takes new pods, so KWOK never completes the next submitter pod: the test decides its end."""
+    nodes = [n["metadata"]["name"] for n in cluster.get("nodes")["items"]]
+    for node in nodes:
+        cluster.kubectl("cordon", node)
+    try:
+        yield
+    finally:
+        for node in nodes:
+            cluster.kubectl("uncordon", node)
+
+
+def test_a_failed_job_fails_up_with_its_last_log_lines(
+    stack: Stack, cluster: Cluster, cordoned: None
+) -> None:
+    broken = {"name": "broken", "entrypoint": "python -c 'raise SystemExit(\"boom: no data\")'"}
+    set_jobs(stack, HELLO, broken)
+    outcome: dict[str, BaseException | None] = {}
+
+    def up() -> None:
+        try:
+            stack.up()
+            outcome["error"] = None
+        except BaseException as error:  # handed over to the test thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=up, daemon=True)
+    thread.start()
+    # Each submitter pod fails as the job did: the first, and the one retry, which would find it ended.
+    failed: set[str] = set()
+    selector = f"job-name={job_name(broken)}"
+
+    def fail_new_pods() -> bool:
+        for pod in cluster.pods(NAMESPACE, selector):
+            name = pod["metadata"]["name"]
+            if name not in failed and pod["status"].get("phase") == "Pending":
+                kubelet_reports_failure(cluster, name)
+                failed.add(name)
+        return not thread.is_alive()
+
+    wait_for(fail_new_pods, 300, "pulumi up to return after the Job failed")
+    error = outcome["error"]
+    assert isinstance(error, auto.CommandError), error
+    # The Job failed after its one retry, and `pulumi up` shows the pods' termination messages: the
+    # job's last log lines.
+    job = cluster.get("job", job_name(broken), "-n", NAMESPACE)
+    condition = next(c for c in job["status"]["conditions"] if c["type"] == "Failed")
+    assert condition["status"] == "True" and condition["reason"] == "BackoffLimitExceeded", condition
+    assert job["status"].get("failed") == 2 and len(failed) == 2
+    assert "[Error] Traceback (most recent call last):" in str(error), str(error)[-3000:]
+    assert "SystemExit: boom: no data" in str(error) and "ended FAILED" in str(error)
+    # Removing the broken job deletes it; the stack is healthy again.
+    set_jobs(stack, HELLO)
+    stack.up()
+    assert not cluster.exists("job", job_name(broken), NAMESPACE)
 
 
 def test_destroy_removes_the_jobs_with_everything(stack: Stack, cluster: Cluster) -> None:

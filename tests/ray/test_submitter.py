@@ -16,7 +16,7 @@ import pytest
 
 from ray_static import constants as c
 from ray_static.job_settings import JobSettings, resolve_job
-from ray_static.submitter import submitter_command
+from ray_static.submitter import SCRIPT, submitter_command, submitter_script
 from tests.ray.local_head import LocalHead, local_head
 
 pytestmark = pytest.mark.ray
@@ -38,10 +38,12 @@ def job(name: str, entrypoint: str, **args: Any) -> JobSettings:
     return resolve_job(name, {"entrypoint": entrypoint, **args})
 
 
-def submit(head: LocalHead, settings: JobSettings, **env: str) -> subprocess.CompletedProcess[str]:
+def submit(
+    head: LocalHead, settings: JobSettings, script: str = SCRIPT, **env: str
+) -> subprocess.CompletedProcess[str]:
     """Runs the submitter to its end, as the Job's container would."""
     return subprocess.run(
-        submitter_command(settings),
+        submitter_command(settings, script),
         env=head.client_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,  # one stream, as in the pod's log
@@ -79,7 +81,7 @@ def test_a_failing_job_ends_the_submitter_with_its_error(head: LocalHead) -> Non
     assert run.returncode == c.JOB_UNSUCCESSFUL_EXIT_CODE, run.stdout
     assert "boom: no data" in run.stdout
     assert run.stdout.rstrip().endswith(f"ray-static: Ray job {settings.submission_id} ended FAILED")
-    # Retrying (the Job would not: podFailurePolicy) reports the same end without resubmitting.
+    # A new submitter (a recreated Job) reports the same end without resubmitting.
     again = submit(head, settings)
     assert again.returncode == c.JOB_UNSUCCESSFUL_EXIT_CODE
     assert head.submissions(settings.submission_id) == 1
@@ -125,15 +127,24 @@ def test_terminating_the_submitter_stops_the_running_job(head: LocalHead) -> Non
             os.killpg(process.pid, signal.SIGKILL)  # the `ray job logs --follow` it left behind
 
 
-def test_no_token_is_an_error_worth_a_retry_not_a_job_outcome(head: LocalHead) -> None:
-    run = submit(head, job("unauthorised", "echo never"), RAY_AUTH_TOKEN="not-the-cluster-token-at-all")
-    assert run.returncode == 1, run.stdout
-    assert head.submissions(job("unauthorised", "echo never").submission_id) == 0
+# The same script, waiting 2 x 1 s instead of 24 x 5 s for a Jobs API that does not answer.
+IMPATIENT = submitter_script(tries=2, interval=1)
 
 
-def test_an_unreachable_dashboard_is_an_error_worth_a_retry(head: LocalHead) -> None:
-    run = submit(head, job("unreachable", "echo never"), RAY_API_SERVER_ADDRESS="http://127.0.0.1:9")
+def test_a_wrong_token_is_the_submitters_error_not_a_job_outcome(head: LocalHead) -> None:
+    settings = job("unauthorised", "echo never")
+    run = submit(head, settings, IMPATIENT, RAY_AUTH_TOKEN="not-the-cluster-token-at-all")
     assert run.returncode == 1, run.stdout
+    assert "authentication" in run.stdout and "did not answer" in run.stdout  # Ray's 401, then ours
+    assert head.submissions(settings.submission_id) == 0
+
+
+def test_an_unreachable_jobs_api_is_waited_for_then_an_error(head: LocalHead) -> None:
+    run = submit(
+        head, job("unreachable", "echo never"), IMPATIENT, RAY_API_SERVER_ADDRESS="http://127.0.0.1:9"
+    )
+    assert run.returncode == 1, run.stdout
+    assert run.stdout.rstrip().endswith("ray-static: the Jobs API at http://127.0.0.1:9 did not answer")
 
 
 def wait_status(head: LocalHead, submission_id: str, wanted: str, timeout: float = 120) -> None:
