@@ -1,4 +1,4 @@
-"""The ray-static Pulumi program: stack config -> one RayCluster -> stack outputs."""
+"""The ray-static Pulumi program: stack config -> one RayCluster (and the jobs to run on it) -> outputs."""
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -6,7 +6,7 @@ from pulumi.runtime import config as runtime_config
 from program.config import program_config
 from program.failure import fail
 from program.outputs import port_forward_command
-from ray_static import RayCluster, RayStaticConfigError
+from ray_static import RayCluster, RayJob, RayStaticConfigError
 
 
 def main() -> None:
@@ -21,6 +21,7 @@ def main() -> None:
         pulumi.log.warn(warning)
 
     cluster = RayCluster(config.name, config.args)
+    jobs = {job.name: RayJob(job.name, {**job.args, "cluster": cluster}) for job in config.jobs}
 
     pulumi.export("namespace", cluster.namespace)
     pulumi.export("head_service_name", cluster.head_service_name)
@@ -29,8 +30,14 @@ def main() -> None:
     pulumi.export("dashboard_url", cluster.dashboard_url)
     pulumi.export("workers", config.settings.groups[0].replicas)
     pulumi.export("port_forward", port_forward_command(config.settings))
+    pulumi.export("image", cluster.image)
     if config.settings.auth:
         pulumi.export("auth_token", cluster.auth_token)
+        pulumi.export("auth_secret_name", cluster.auth_secret_name)
+    if jobs:
+        pulumi.export(
+            "jobs", {name: {"submission_id": j.submission_id, "status": j.status} for name, j in jobs.items()}
+        )
 
 
 try:

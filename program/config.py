@@ -14,6 +14,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from program.jobs import JobConfig, parse_jobs
+from program.options import PROGRAM_KEYS
 from ray_static import RayClusterArgs
 from ray_static.args import ResourcesArgs, TolerationArgs, WorkerGroupArgs
 from ray_static.errors import RayStaticConfigError, invalid, show
@@ -65,6 +67,8 @@ class ProgramConfig:
     args: RayClusterArgs
     settings: Settings
     warnings: list[str] = field(default_factory=list)
+    jobs: tuple[JobConfig, ...] = ()
+    """Ray jobs to run on the cluster (the `jobs` key)."""
 
 
 def config_name(path: str) -> str:
@@ -190,7 +194,7 @@ def _set(args: dict[str, Any], path: str, value: Any) -> None:
 
 
 def unknown_key_error(key: str) -> RayStaticConfigError:
-    close = difflib.get_close_matches(key, list(BY_KEY), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, [*BY_KEY, *PROGRAM_KEYS], n=1, cutoff=0.6)
     hint = f" (did you mean {show(close[0])}?)" if close else ""
     return RayStaticConfigError(
         key, "an unknown config key", f"one of the keys declared in Pulumi.yaml{hint}"
@@ -204,7 +208,7 @@ def project_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     for full_key, value in raw.items():
         if full_key.startswith(prefix):
             key = full_key.removeprefix(prefix)
-            if key not in BY_KEY:
+            if key not in BY_KEY and key not in PROGRAM_KEYS:
                 raise unknown_key_error(key)
             values[key] = value
     return values
@@ -239,4 +243,7 @@ def program_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
     # The component validates again; doing it here names the errors after the config keys.
     # The component keeps auth_token a secret (pulumi.Output.secret) from here on.
     settings = resolve(name, args, config_name)
-    return ProgramConfig(name=name, args=cast(RayClusterArgs, args), settings=settings, warnings=warnings)
+    jobs = parse_jobs(values.get("jobs", PROGRAM_KEYS["jobs"].default))
+    return ProgramConfig(
+        name=name, args=cast(RayClusterArgs, args), settings=settings, warnings=warnings, jobs=jobs
+    )

@@ -1,8 +1,9 @@
-"""The ray-static component plugin: serves `ray-static:index:RayCluster` to programs in any Pulumi language.
+"""The ray-static component plugin: serves `ray-static:index:RayCluster` and `ray-static:index:RayJob` to
+programs in any Pulumi language.
 
 The engine starts it through the Python language host (PulumiPlugin.yaml) and reads the port it listens on
-from stdout, so nothing may print before the provider server does. The schema is inferred from RayCluster
-and RayClusterArgs (tests/unit/test_schema.py pins it).
+from stdout, so nothing may print before the provider server does. The schema is inferred from the two
+components and their args (tests/unit/test_schema.py pins it).
 """
 
 import re
@@ -15,7 +16,8 @@ from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
 
-from ray_static import RayCluster, RayStaticConfigError
+from ray_static import RayCluster, RayJob, RayStaticConfigError
+from ray_static.job_settings import resolve_job, resolve_target
 from ray_static.settings import resolve
 
 NAME = "ray-static"
@@ -53,7 +55,12 @@ class RayStaticProvider(ComponentProvider):
         (``workerResources.cpu``), not as a Python traceback from inside the component."""
         component = self._component_defs[resource_type.rsplit(":", maxsplit=1)[-1]]
         try:
-            resolve(name, self.map_inputs(inputs, component), schema_name)
+            args = self.map_inputs(inputs, component)
+            if component.name == "RayJob":
+                resolve_job(name, args, schema_name)
+                resolve_target(args, schema_name)
+            else:
+                resolve(name, args, schema_name)
         except RayStaticConfigError as error:
             raise InputPropertyError(error.setting, str(error)) from None
         return super().construct(name, resource_type, inputs, options)
@@ -72,7 +79,7 @@ def schema_name(path: str) -> str:
 
 def provider() -> RayStaticProvider:
     """The provider this plugin serves, versioned like the installed ray-static package."""
-    return RayStaticProvider([RayCluster], NAME, version=version(NAME))
+    return RayStaticProvider([RayCluster, RayJob], NAME, version=version(NAME))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """ray-static: a Pulumi component that deploys a static (non-autoscaling) Ray cluster on Kubernetes.
 
-from ray_static import RayCluster, RayClusterArgs
+from ray_static import RayCluster, RayClusterArgs, RayJob
 cluster = RayCluster("ray", {"workers": 3})
+RayJob("hello", {"cluster": cluster, "entrypoint": "python -c 'import ray; ray.init()'"})
 """
 
 from typing import TYPE_CHECKING, Any
@@ -9,18 +10,24 @@ from typing import TYPE_CHECKING, Any
 from ray_static.args import RayClusterArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
 from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
 from ray_static.errors import RayStaticConfigError
+from ray_static.job_args import RayJobArgs, RayJobInputs
 
 if TYPE_CHECKING:
     from ray_static.component import RayCluster
+    from ray_static.job import RayJob
 
 
 def __getattr__(name: str) -> Any:
-    # RayCluster (and with it pulumi_kubernetes, ~0.4 s) is imported on first use: code that only needs
-    # the args types or the validation (the program's config layer, tools) never pays for it.
+    # RayCluster and RayJob (and with them pulumi_kubernetes, ~0.4 s) are imported on first use: code that
+    # only needs the args types or the validation (the program's config layer, tools) never pays for it.
     if name == "RayCluster":
         from ray_static.component import RayCluster  # noqa: PLC0415
 
         return RayCluster
+    if name == "RayJob":
+        from ray_static.job import RayJob  # noqa: PLC0415
+
+        return RayJob
     raise AttributeError(f"module 'ray_static' has no attribute {name!r}")
 
 
@@ -29,6 +36,9 @@ __all__ = [
     "RAY_VERSION",
     "RayCluster",
     "RayClusterArgs",
+    "RayJob",
+    "RayJobArgs",
+    "RayJobInputs",
     "RayStaticConfigError",
     "ResourcesArgs",
     "TolerationArgs",

@@ -28,6 +28,10 @@ class RayCluster(pulumi.ComponentResource):
     """Dashboard and Jobs API: `http://<svc>.<ns>.svc.cluster.local:8265`."""
     auth_token: pulumi.Output[str | None]
     """The Ray auth token (a secret); unset when auth is off."""
+    auth_secret_name: pulumi.Output[str | None]
+    """Name of the Secret holding the token (key `token`), for RayJobs; unset when auth is off."""
+    image: pulumi.Output[str]
+    """The Ray image every pod runs (a RayJob's submitter runs it too)."""
 
     @staticmethod
     def _token(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
@@ -75,6 +79,16 @@ class RayCluster(pulumi.ComponentResource):
                 group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
             )
 
+        self._publish(settings, service, namespace_name, token)
+
+    def _publish(
+        self,
+        settings: Settings,
+        service: core.Service,
+        namespace_name: pulumi.Output[str],
+        token: pulumi.Output[str] | None,
+    ) -> None:
+        """The component's outputs, from its children's."""
         service_name = service.metadata.apply(lambda m: m.name or settings.head_name)
         fqdn = pulumi.Output.concat(service_name, ".", namespace_name, ".svc.cluster.local")
         self.namespace = namespace_name
@@ -83,6 +97,8 @@ class RayCluster(pulumi.ComponentResource):
         self.client_address = pulumi.Output.concat("ray://", fqdn, f":{c.CLIENT_PORT}")
         self.dashboard_url = pulumi.Output.concat("http://", fqdn, f":{c.DASHBOARD_PORT}")
         self.auth_token = token if token is not None else pulumi.Output.from_input(None)
+        self.auth_secret_name = pulumi.Output.from_input(settings.auth_secret_name if settings.auth else None)
+        self.image = pulumi.Output.from_input(settings.image)
         # Registering outputs marks the component complete (and records them in the state).
         self.register_outputs(
             {
@@ -92,5 +108,7 @@ class RayCluster(pulumi.ComponentResource):
                 "client_address": self.client_address,
                 "dashboard_url": self.dashboard_url,
                 "auth_token": self.auth_token,
+                "auth_secret_name": self.auth_secret_name,
+                "image": self.image,
             }
         )

@@ -90,3 +90,30 @@ TOKEN_AUTH_MIN_VERSION = (2, 52, 0)
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+
+# RayJob: a Kubernetes Job whose one container submits a Ray job and follows it to its end.
+JOB_COMPONENT_TYPE = "ray-static:index:RayJob"
+SUBMITTER_LABEL = "ray-static/job-submitter"
+"""Label of submitter pods: every cluster's NetworkPolicy admits them on the dashboard (Jobs API) port."""
+SUBMITTER_CONTAINER = "submitter"
+SUBMITTER_CPU = "250m"
+SUBMITTER_MEMORY = "512Mi"
+SUBMITTER_GRACE_PERIOD_SECONDS = 30
+"""Time the submitter has, once its pod is terminated, to stop the Ray job it follows."""
+JOB_BACKOFF_LIMIT = 1
+"""One retry. The submitter waits for the Jobs API itself, and the retry of an ended job submits nothing
+and fails the same way; but pulumi-kubernetes 4.25 reports a failed Job only for BackoffLimitExceeded (a
+podFailurePolicy FailJob leaves `pulumi up` waiting until its timeout), with the termination messages of
+the pods it saw fail: the first pod's, seen while the retry runs, is the job's last log lines."""
+JOB_TTL_SECONDS = 86400
+"""Kubernetes deletes a finished Job (and its pod's logs) a day after it ended."""
+JOB_UNSUCCESSFUL_EXIT_CODE = 3
+"""The submitter's exit code when the Ray job ended FAILED or STOPPED (1 is for its own errors)."""
+DEFAULT_JOB_WAIT_SECONDS = 86400
+"""How long `pulumi up` waits for a job with no timeout_seconds."""
+JOB_WAIT_MARGIN_SECONDS = 120
+"""Added to timeout_seconds for `pulumi up`'s wait: the submitter's start and the stop at the deadline."""
+MAX_JOB_TIMEOUT_SECONDS = 30 * 86400
+MAX_SUBMISSION_ID_LENGTH = 128
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict"

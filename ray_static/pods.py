@@ -22,11 +22,11 @@ WORKER_CONTAINER = "ray-worker"
 WAIT_CONTAINER = "wait-gcs-ready"
 
 
-def container_security_context(settings: Settings) -> core.SecurityContextArgs:
+def container_security_context(read_only_root_filesystem: bool = True) -> core.SecurityContextArgs:
     """The `restricted` Pod Security Standard, as the Ray image's own user; a read-only root filesystem
     unless turned off."""
     return core.SecurityContextArgs(
-        read_only_root_filesystem=settings.read_only_root_filesystem,
+        read_only_root_filesystem=read_only_root_filesystem,
         run_as_non_root=True,
         run_as_user=c.RAY_UID,
         run_as_group=c.RAY_GID,
@@ -117,7 +117,7 @@ def head_container(settings: Settings) -> core.ContainerArgs:
         volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
         liveness_probe=liveness_probe(settings.ray_version, c.HEAD),
-        security_context=container_security_context(settings),
+        security_context=container_security_context(settings.read_only_root_filesystem),
     )
 
 
@@ -134,7 +134,7 @@ def wait_gcs_container(settings: Settings) -> core.ContainerArgs:
             requests={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
         ),
         volume_mounts=ray_mounts(settings, shm=False) or None,
-        security_context=container_security_context(settings),
+        security_context=container_security_context(settings.read_only_root_filesystem),
     )
 
 
@@ -150,7 +150,7 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
         volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
         liveness_probe=liveness_probe(settings.ray_version, c.WORKER),
-        security_context=container_security_context(settings),
+        security_context=container_security_context(settings.read_only_root_filesystem),
     )
 
 

@@ -75,8 +75,22 @@ def client_ports() -> list[networking.NetworkPolicyPortArgs]:
     return _ports([c.CLIENT_PORT, c.DASHBOARD_PORT, c.GCS_PORT])
 
 
+def job_submitter_rule() -> networking.NetworkPolicyIngressRuleArgs:
+    """RayJob submitters in the cluster's namespace reach the Jobs API (the dashboard port) and nothing else;
+    they carry no cluster name (another stack knows only the cluster's outputs), and need its token."""
+    return networking.NetworkPolicyIngressRuleArgs(
+        from_=[
+            networking.NetworkPolicyPeerArgs(
+                pod_selector=meta.LabelSelectorArgs(match_labels={c.SUBMITTER_LABEL: "true"})
+            )
+        ],
+        ports=_ports([c.DASHBOARD_PORT]),
+    )
+
+
 def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
-    """Ingress to this cluster's pods only from its own pods, plus the allowed clients on the client ports."""
+    """Ingress to this cluster's pods only from its own pods, plus the allowed clients on the client ports
+    and RayJob submitters on the dashboard port."""
     rules = [
         networking.NetworkPolicyIngressRuleArgs(
             from_=[
@@ -101,6 +115,7 @@ def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
         )
     if clients:
         rules.append(networking.NetworkPolicyIngressRuleArgs(from_=clients, ports=client_ports()))
+    rules.append(job_submitter_rule())
     return networking.NetworkPolicyInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=settings.name, namespace=settings.namespace, labels=labels(settings)

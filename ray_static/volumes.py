@@ -1,6 +1,7 @@
 """Volumes of a Ray pod and where its containers mount them: /dev/shm, the token file, and the writable
 directories a read-only root filesystem needs."""
 
+import pulumi
 import pulumi_kubernetes.core.v1 as core
 
 from ray_static import constants as c
@@ -22,16 +23,31 @@ def shm_mount() -> core.VolumeMountArgs:
     return core.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm")
 
 
-def auth_volume(settings: Settings) -> core.VolumeArgs:
+def auth_volume(secret_name: pulumi.Input[str]) -> core.VolumeArgs:
     """The token Secret as a file, readable by Ray's group only."""
     return core.VolumeArgs(
         name=AUTH_VOLUME,
         secret=core.SecretVolumeSourceArgs(
-            secret_name=settings.auth_secret_name,
+            secret_name=secret_name,
             items=[core.KeyToPathArgs(key=c.AUTH_SECRET_KEY, path=c.AUTH_SECRET_KEY)],
             default_mode=c.AUTH_TOKEN_MODE,
         ),
     )
+
+
+def auth_mount() -> core.VolumeMountArgs:
+    """Where every container that talks to Ray finds the token (RAY_AUTH_TOKEN_PATH)."""
+    return core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True)
+
+
+def writable_mounts() -> list[core.VolumeMountArgs]:
+    """The emptyDirs a read-only root filesystem leaves writable."""
+    return [core.VolumeMountArgs(name=name, mount_path=path) for name, path in c.WRITABLE_DIRS.items()]
+
+
+def writable_dirs() -> list[core.VolumeArgs]:
+    """emptyDirs for the directories Ray writes to."""
+    return [core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs()) for name in c.WRITABLE_DIRS]
 
 
 def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMountArgs]:
@@ -49,12 +65,10 @@ def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMount
 
 def writable_volumes(settings: Settings) -> list[core.VolumeArgs]:
     """emptyDirs for the directories Ray writes to, when the root filesystem is read-only."""
-    if not settings.read_only_root_filesystem:
-        return []
-    return [core.VolumeArgs(name=name, empty_dir=core.EmptyDirVolumeSourceArgs()) for name in c.WRITABLE_DIRS]
+    return writable_dirs() if settings.read_only_root_filesystem else []
 
 
 def pod_volumes(settings: Settings, resources: Resources) -> list[core.VolumeArgs]:
     """Every volume of a Ray pod sized by ``resources``."""
-    auth = [auth_volume(settings)] if settings.auth else []
+    auth = [auth_volume(settings.auth_secret_name)] if settings.auth else []
     return [shm_volume(resources), *auth, *writable_volumes(settings)]

@@ -15,7 +15,7 @@ import pytest
 from pulumi import automation as auto
 from pulumi.provider.experimental.component import ComponentProvider
 
-from ray_static import RayCluster
+from ray_static import RayCluster, RayJob
 from tests.e2e.support import REPO, Cluster, Stack, open_stack, provider_binary, wait_for
 from tests.support.versions import pinned_versions
 
@@ -112,7 +112,8 @@ def test_plugin_serves_the_inferred_schema(plugin_schema: dict[str, Any], checko
     assert plugin_schema["name"] == "ray-static"
     assert plugin_schema["version"] == "0.1.0"  # the installed package's version
     assert plugin_schema["resources"]["ray-static:index:RayCluster"]["isComponent"] is True
-    inferred = ComponentProvider([RayCluster], "ray-static").schema
+    assert plugin_schema["resources"]["ray-static:index:RayJob"]["isComponent"] is True
+    inferred = ComponentProvider([RayCluster, RayJob], "ray-static").schema
     assert inferred is not None
     expected = json.loads(inferred) if isinstance(inferred, str) else inferred
     assert summary(plugin_schema) == summary(expected)
@@ -154,7 +155,10 @@ def test_yaml_program_deploys_a_cluster_through_the_plugin(
         "gcsAddress": "ray-head.ray-yaml.svc.cluster.local:6379",
         "clientAddress": "ray://ray-head.ray-yaml.svc.cluster.local:10001",
         "dashboardUrl": "http://ray-head.ray-yaml.svc.cluster.local:8265",
+        "helloSubmissionId": outputs["helloSubmissionId"],
+        "helloStatus": "SUCCEEDED",  # the Job awaited to completion (KWOK completes its pod)
     }
+    assert outputs["helloSubmissionId"].startswith("hello-")
     # No token given: the component generated one (an engine Stash), a secret, stable across updates.
     assert isinstance(token, str) and len(token) == 43
     assert yaml_stack.stack.outputs()["authToken"].secret
@@ -175,8 +179,12 @@ def test_yaml_program_deploys_a_cluster_through_the_plugin(
     for r in resources:
         by_type.setdefault(r["type"], []).append(r)
     assert [r["urn"].rsplit("::", 1)[-1] for r in by_type["ray-static:index:RayCluster"]] == ["ray"]
+    assert [r["urn"].rsplit("::", 1)[-1] for r in by_type["ray-static:index:RayJob"]] == ["hello"]
+    # `timeoutSeconds: 600` crossed the wire as a float too: the Job's deadline is the int.
+    [job] = by_type["kubernetes:batch/v1:Job"]
+    assert job["inputs"]["spec"]["activeDeadlineSeconds"] == 600
     children = [r for r in resources if r["type"].startswith("kubernetes:")]
-    assert len(children) == 7
+    assert len(children) == 8
     assert {r["provider"].split("::")[-2] for r in children} == {"k8s"}
 
     yaml_stack.destroy()

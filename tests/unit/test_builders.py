@@ -193,7 +193,7 @@ def test_head_service(case: Case) -> None:
 
 
 CLIENT_RULES = [
-    Case("no clients: one rule, the cluster's own pods", {}, []),
+    Case("no clients: the cluster's own pods (and RayJob submitters)", {}, []),
     Case(
         "namespaces and labels",
         {"allowed_client_namespaces": ["nb"], "allowed_client_pod_labels": {"ray-client": "true"}},
@@ -207,8 +207,9 @@ CLIENT_RULES = [
 
 @pytest.mark.parametrize("case", CLIENT_RULES, ids=lambda case: case.name)
 def test_network_policy_clients(case: Case) -> None:
-    rules = to_wire(network_policy_args(resolve("ray", case.given)))["spec"]["ingress"]
+    *rules, submitters = to_wire(network_policy_args(resolve("ray", case.given)))["spec"]["ingress"]
     assert rules[0]["from"] == [{"podSelector": {"matchLabels": {c.LABEL_CLUSTER: "ray"}}}]
+    assert submitters["from"] == [{"podSelector": {"matchLabels": {c.SUBMITTER_LABEL: "true"}}}]
     clients = rules[1]["from"] if len(rules) > 1 else []
     assert clients == case.want
     if clients:

@@ -519,7 +519,7 @@ def test_network_policy_admits_the_cluster_on_pinned_ports_only(rendered: list[R
     spec = find(rendered, "networking.k8s.io/v1:NetworkPolicy", "ray").inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"ray.io/cluster": "ray"}}
     assert spec["policyTypes"] == ["Ingress"]
-    [rule] = spec["ingress"]
+    rule, _submitters = spec["ingress"]  # the second admits RayJob submitters (tests/unit/test_job.py)
     assert rule["from"] == [{"podSelector": {"matchLabels": {"ray.io/cluster": "ray"}}}]
     ports = [(p["port"], p.get("endPort")) for p in rule["ports"]]
     assert ports == [
@@ -648,6 +648,8 @@ def test_outputs(default_run: Run) -> None:
         "gcs_address": f"{FQDN}:6379",
         "client_address": f"ray://{FQDN}:10001",
         "dashboard_url": f"http://{FQDN}:8265",
+        "auth_secret_name": "ray-auth",
+        "image": "rayproject/ray:2.60.0",
     }
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from program import schema
+from program.options import PROGRAM_OPTIONS
 from program.schema import config_schema, readme_table
 from program.sync import pulumi_yaml, readme
 from ray_static import checks
@@ -192,3 +193,15 @@ def test_no_module_reads_stack_config() -> None:
     for path in (REPO_ROOT / "ray_static").glob("*.py"):
         text = path.read_text()
         assert "pulumi.Config(" not in text and "get_config_env" not in text, path.name
+
+
+def test_program_keys_are_declared_once_and_are_no_cluster_options() -> None:
+    """The program's own keys (program/options.py) share the config namespace with the option table."""
+    keys = [o.key for o in OPTIONS] + [o.key for o in PROGRAM_OPTIONS]
+    assert len(keys) == len(set(keys))
+    assert not {o.key for o in PROGRAM_OPTIONS} & set(RayClusterArgs.__annotations__)
+    rendered = config_schema()
+    readme_text = (REPO_ROOT / "README.md").read_text()
+    for option in PROGRAM_OPTIONS:
+        assert rendered[option.key]["description"] == option.description
+        assert f"| `{option.key}` |" in readme_text

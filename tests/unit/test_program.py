@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from program.config import config_name, program_config
-from program.schema import config_default, config_type
+from program.options import PROGRAM_KEYS
+from program.schema import all_options, config_default, config_type
 from ray_static.constants import AUTH_TOKEN_FINGERPRINT_ANNOTATION
 from ray_static.options import BY_KEY, OPTIONS
 from tests.support.manifests import container, deployment, env_of, pod_spec
@@ -34,8 +35,8 @@ def test_every_project_key_has_type_default_and_description() -> None:
 
 
 def test_schema_matches_the_program_keys() -> None:
-    assert list(SCHEMA) == [o.key for o in OPTIONS]
-    for option in OPTIONS:
+    assert list(SCHEMA) == [o.key for o in all_options()]
+    for option in all_options():
         assert SCHEMA[option.key]["type"] == config_type(option), option.key
         assert SCHEMA[option.key]["default"] == config_default(option), option.key
 
@@ -85,6 +86,9 @@ def test_default_program_outputs() -> None:
     assert outputs["dashboard_url"] == f"http://{fqdn}:8265"
     assert outputs["workers"] == 3
     assert outputs["port_forward"] == "kubectl -n ray port-forward svc/ray-head 8265:8265 10001:10001"
+    # What a RayJob in another stack needs besides namespace and dashboard_url.
+    assert outputs["image"] == "rayproject/ray:2.60.0"
+    assert outputs["auth_secret_name"] == "ray-auth"
     assert len(outputs["auth_token"]) >= 40
     assert run.stack_secret_outputs == {"auth_token"}
 
@@ -271,6 +275,6 @@ def test_errors_name_config_keys(path: str, key: str) -> None:
 
 
 def test_every_config_key_is_reachable() -> None:
-    assert set(BY_KEY) == set(SCHEMA)
+    assert {*BY_KEY, *PROGRAM_KEYS} == set(SCHEMA)
     main = Path(REPO_ROOT / "__main__.py").read_text()
     assert "program_config(" in main and "RayCluster(" in main

@@ -1,15 +1,16 @@
-"""The component schema Pulumi infers from RayCluster/RayClusterArgs, pinned (other languages rely on it)."""
+"""The component schema Pulumi infers from RayCluster and RayJob and their args, pinned (other languages
+rely on it)."""
 
 import json
 from typing import Any
 
 from pulumi.provider.experimental.component import ComponentProvider
 
-from ray_static import RayCluster
+from ray_static import RayCluster, RayJob
 
 
 def schema() -> dict[str, Any]:
-    raw = ComponentProvider([RayCluster], "ray-static").schema
+    raw = ComponentProvider([RayCluster, RayJob], "ray-static").schema
     assert raw is not None
     return json.loads(raw) if isinstance(raw, str) else raw
 
@@ -62,12 +63,15 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "clientAddress": "string",
         "dashboardUrl": "string",
         "authToken": "string",
+        "authSecretName": "string",
+        "image": "string",
     }
     assert sorted(resource["required"]) == [
         "clientAddress",
         "dashboardUrl",
         "gcsAddress",
         "headServiceName",
+        "image",
         "namespace",
     ]
 
@@ -87,3 +91,38 @@ def test_nested_types_are_pinned() -> None:
     }
     for t in types.values():
         assert all(p.get("description") for p in t["properties"].values())
+
+
+def test_rayjob_takes_the_cluster_outputs_not_a_cluster_object() -> None:
+    """Other languages and other stacks pass the cluster's outputs; `cluster` (a Python object) is not in
+    the schema, so no language is offered an input it cannot fill."""
+    resource = schema()["resources"]["ray-static:index:RayJob"]
+    assert resource["isComponent"] is True
+    inputs = resource["inputProperties"]
+    assert {k: v.get("type") for k, v in inputs.items()} == {
+        "namespace": "string",
+        "dashboardUrl": "string",
+        "authSecret": "string",
+        "image": "string",
+        "entrypoint": "string",
+        "runtimeEnv": "object",
+        "submissionId": "string",
+        "wait": "boolean",
+        "timeoutSeconds": "integer",
+        "entrypointResources": "object",
+        "metadata": "object",
+    }
+    assert resource["requiredInputs"] == ["entrypoint"]
+    assert all(v.get("description") for v in inputs.values())
+    # The cluster's outputs may be outputs of this or another stack; the job itself is plain, since its
+    # submission id is a hash of it, made before anything is registered.
+    assert all("plain" not in inputs[k] for k in ("namespace", "dashboardUrl", "authSecret", "image"))
+    assert all(inputs[k].get("plain") is True for k in ("entrypoint", "runtimeEnv", "submissionId", "wait"))
+    assert inputs["runtimeEnv"]["additionalProperties"]["$ref"] == "pulumi.json#/Any"
+    assert inputs["entrypointResources"]["additionalProperties"]["type"] == "number"
+    assert {k: v["type"] for k, v in resource["properties"].items()} == {
+        "submissionId": "string",
+        "jobName": "string",
+        "status": "string",
+    }
+    assert sorted(resource["required"]) == ["jobName", "submissionId"]
