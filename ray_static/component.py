@@ -4,9 +4,18 @@ import pulumi
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.networking.v1 as networking
+from pulumi_kubernetes import apiextensions
 
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
+from ray_static.ingress import dashboard_ingress_args
+from ray_static.monitoring import (
+    dashboard_config_map_args,
+    grafana_namespace,
+    pod_monitor,
+    ray_dashboards,
+    require_pod_monitor_crd,
+)
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.settings import Settings, resolve
@@ -28,6 +37,8 @@ class RayCluster(pulumi.ComponentResource):
     """Dashboard and Jobs API: `http://<svc>.<ns>.svc.cluster.local:8265`."""
     auth_token: pulumi.Output[str | None]
     """The Ray auth token (a secret); unset when auth is off."""
+    dashboard_ingress_url: pulumi.Output[str | None]
+    """The dashboard through the Ingress (`https://<host><path>` with a TLS Secret); unset without one."""
 
     @staticmethod
     def _token(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
@@ -36,10 +47,33 @@ class RayCluster(pulumi.ComponentResource):
             return pulumi.Output.secret(settings.auth_token)
         return generated_token(f"{name}-auth-token", opts)
 
+    @staticmethod
+    def _observability(
+        name: str, settings: Settings, scoped: pulumi.ResourceOptions, child: pulumi.ResourceOptions
+    ) -> None:
+        """The PodMonitor, Ray's Grafana dashboards (in Grafana's namespace, which may be another) and
+        the dashboard's Ingress."""
+        if settings.metrics.pod_monitor:
+            apiextensions.CustomResource(f"{name}-pod-monitor", **pod_monitor(settings), opts=scoped)
+        if settings.metrics.grafana_dashboards:
+            same_namespace = grafana_namespace(settings) == settings.namespace
+            for dashboard in ray_dashboards():
+                core.ConfigMap(
+                    f"{name}-grafana-{dashboard.slug}",
+                    dashboard_config_map_args(settings, dashboard),
+                    opts=scoped if same_namespace else child,
+                )
+        if settings.ingress is not None:
+            networking.Ingress(
+                f"{name}-dashboard", dashboard_ingress_args(settings, settings.ingress), opts=scoped
+            )
+
     def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
         settings = resolve(name, args)
         super().__init__(c.COMPONENT_TYPE, name, None, opts)
+        if settings.metrics.pod_monitor:
+            require_pod_monitor_crd(self)  # before any child: a missing CRD leaves nothing half-created
 
         child = pulumi.ResourceOptions(parent=self)
         scoped = child
@@ -75,6 +109,8 @@ class RayCluster(pulumi.ComponentResource):
                 group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
             )
 
+        self._observability(name, settings, scoped, child)
+
         service_name = service.metadata.apply(lambda m: m.name or settings.head_name)
         fqdn = pulumi.Output.concat(service_name, ".", namespace_name, ".svc.cluster.local")
         self.namespace = namespace_name
@@ -83,6 +119,9 @@ class RayCluster(pulumi.ComponentResource):
         self.client_address = pulumi.Output.concat("ray://", fqdn, f":{c.CLIENT_PORT}")
         self.dashboard_url = pulumi.Output.concat("http://", fqdn, f":{c.DASHBOARD_PORT}")
         self.auth_token = token if token is not None else pulumi.Output.from_input(None)
+        self.dashboard_ingress_url = pulumi.Output.from_input(
+            settings.ingress.url if settings.ingress is not None else None
+        )
         # Registering outputs marks the component complete (and records them in the state).
         self.register_outputs(
             {
@@ -92,5 +131,6 @@ class RayCluster(pulumi.ComponentResource):
                 "client_address": self.client_address,
                 "dashboard_url": self.dashboard_url,
                 "auth_token": self.auth_token,
+                "dashboard_ingress_url": self.dashboard_ingress_url,
             }
         )
