@@ -31,6 +31,8 @@ def main() -> None:
     pulumi.export("port_forward", port_forward_command(config.settings))
     if config.settings.auth:
         pulumi.export("auth_token", cluster.auth_token)
+    if config.settings.ingress is not None:
+        pulumi.export("dashboard_ingress_url", cluster.dashboard_ingress_url)
 
 
 try:

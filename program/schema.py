@@ -21,7 +21,7 @@ def config_default(option: Option) -> Any:
     """The default as the stack config spells it: JSON text for lists and maps, "" for "not set"."""
     if option.default is None:
         return ""
-    if option.kind in ("list", "map", "object", "groups", "tolerations"):
+    if option.kind in ("list", "map", "object", "groups", "tolerations", "record"):
         return json.dumps(option.default)
     return option.default
 

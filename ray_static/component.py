@@ -47,12 +47,23 @@ class RayCluster(pulumi.ComponentResource):
             return pulumi.Output.secret(settings.auth_token)
         return generated_token(f"{name}-auth-token", opts)
 
+    def _namespace(
+        self, name: str, settings: Settings, child: pulumi.ResourceOptions
+    ) -> tuple[pulumi.ResourceOptions, pulumi.Output[str]]:
+        """The Namespace when the cluster creates it; options for the objects in it, and its name."""
+        if not settings.create_namespace:
+            return child, pulumi.Output.from_input(settings.namespace)
+        namespace = core.Namespace(name, namespace_args(settings), opts=child)
+        # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
+        scoped = pulumi.ResourceOptions(parent=self, depends_on=[namespace], deleted_with=namespace)
+        return scoped, namespace.metadata.apply(lambda m: m.name or settings.namespace)
+
     @staticmethod
     def _observability(
         name: str, settings: Settings, scoped: pulumi.ResourceOptions, child: pulumi.ResourceOptions
-    ) -> None:
+    ) -> pulumi.Output[str | None]:
         """The PodMonitor, Ray's Grafana dashboards (in Grafana's namespace, which may be another) and
-        the dashboard's Ingress."""
+        the dashboard's Ingress; returns the Ingress URL (None without one)."""
         if settings.metrics.pod_monitor:
             apiextensions.CustomResource(f"{name}-pod-monitor", **pod_monitor(settings), opts=scoped)
         if settings.metrics.grafana_dashboards:
@@ -67,23 +78,16 @@ class RayCluster(pulumi.ComponentResource):
             networking.Ingress(
                 f"{name}-dashboard", dashboard_ingress_args(settings, settings.ingress), opts=scoped
             )
+        return pulumi.Output.from_input(settings.ingress.url if settings.ingress is not None else None)
 
     def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
         settings = resolve(name, args)
         super().__init__(c.COMPONENT_TYPE, name, None, opts)
-        if settings.metrics.pod_monitor:
-            require_pod_monitor_crd(self)  # before any child: a missing CRD leaves nothing half-created
+        require_pod_monitor_crd(self, settings)  # before any child: nothing half-created without the CRD
 
         child = pulumi.ResourceOptions(parent=self)
-        scoped = child
-        if settings.create_namespace:
-            namespace = core.Namespace(name, namespace_args(settings), opts=child)
-            # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
-            scoped = pulumi.ResourceOptions(parent=self, depends_on=[namespace], deleted_with=namespace)
-            namespace_name = namespace.metadata.apply(lambda m: m.name or settings.namespace)
-        else:
-            namespace_name = pulumi.Output.from_input(settings.namespace)
+        scoped, namespace_name = self._namespace(name, settings, child)
 
         pod_dependencies: list[pulumi.Resource] = []
         token = self._token(name, settings, child) if settings.auth else None
@@ -109,7 +113,7 @@ class RayCluster(pulumi.ComponentResource):
                 group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
             )
 
-        self._observability(name, settings, scoped, child)
+        self.dashboard_ingress_url = self._observability(name, settings, scoped, child)
 
         service_name = service.metadata.apply(lambda m: m.name or settings.head_name)
         fqdn = pulumi.Output.concat(service_name, ".", namespace_name, ".svc.cluster.local")
@@ -119,9 +123,6 @@ class RayCluster(pulumi.ComponentResource):
         self.client_address = pulumi.Output.concat("ray://", fqdn, f":{c.CLIENT_PORT}")
         self.dashboard_url = pulumi.Output.concat("http://", fqdn, f":{c.DASHBOARD_PORT}")
         self.auth_token = token if token is not None else pulumi.Output.from_input(None)
-        self.dashboard_ingress_url = pulumi.Output.from_input(
-            settings.ingress.url if settings.ingress is not None else None
-        )
         # Registering outputs marks the component complete (and records them in the state).
         self.register_outputs(
             {

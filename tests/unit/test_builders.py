@@ -186,6 +186,7 @@ def test_head_service(case: Case) -> None:
         c.CLIENT_PORT,
         c.DASHBOARD_PORT,
         c.METRICS_PORT,
+        c.DASHBOARD_METRICS_PORT,
     ]
 
 
