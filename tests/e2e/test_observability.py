@@ -69,7 +69,8 @@ def stack(cluster: Cluster, backend: Path, tmp_path_factory: pytest.TempPathFact
 def test_without_the_crd_preview_passes_and_up_stops_in_one_sentence(stack: Stack, cluster: Cluster) -> None:
     assert not cluster.exists("crd", CRD)
     result, _steps = stack.preview()
-    assert result.change_summary.get(auto.OpType.CREATE, 0) > 0  # a preview cannot know the CRD will be missing
+    # A preview cannot know the CRD will be missing: it plans the creates.
+    assert result.change_summary.get(auto.OpType.CREATE, 0) > 0
     with pytest.raises(auto.CommandError) as failure:
         stack.up()
     message = str(failure.value)
