@@ -116,8 +116,14 @@ def served_apis(parent: pulumi.Resource) -> dict[str, str] | None:
     component's children use; None when it cannot tell (e.g. under test mocks)."""
     from pulumi_kubernetes import _utilities  # noqa: PLC0415  # the version the SDK pins its provider to
 
-    chart = resources.files("ray_static") / CAPABILITIES_CHART
-    options = {"chart": str(chart), "namespace": "default", "release_name": "ray-static-capabilities"}
+    charts, chart = CAPABILITIES_CHART.split("/")
+    # `path` makes the provider load the chart `chart` from that local directory instead of a repository.
+    options = {
+        "path": str(resources.files("ray_static") / charts),
+        "chart": chart,
+        "namespace": "default",
+        "release_name": "ray-static-capabilities",
+    }
     result = pulumi.runtime.invoke(
         "kubernetes:helm:template",
         {"jsonOpts": json.dumps(options)},
