@@ -14,7 +14,11 @@ def ingress_name(settings: Settings) -> str:
 
 
 def dashboard_ingress_args(settings: Settings, ingress: Ingress) -> networking.IngressInitArgs:
-    """Routes `host` + `path` (a prefix) to the head Service's dashboard port; TLS with a Secret."""
+    """Routes `host` + `path` (a prefix) to the head Service's dashboard port; TLS with a Secret.
+
+    Not awaited unless the user's annotations say so: pulumi-kubernetes waits for an Ingress controller to
+    publish an address, which some controllers never do, and the URL is known without it.
+    """
     backend = networking.IngressBackendArgs(
         service=networking.IngressServiceBackendArgs(
             name=settings.head_name, port=networking.ServiceBackendPortArgs(number=c.DASHBOARD_PORT)
@@ -30,7 +34,7 @@ def dashboard_ingress_args(settings: Settings, ingress: Ingress) -> networking.I
             name=ingress_name(settings),
             namespace=settings.namespace,
             labels=labels(settings),
-            annotations=dict(ingress.annotations) or None,
+            annotations={c.SKIP_AWAIT_ANNOTATION: "true", **ingress.annotations},
         ),
         spec=networking.IngressSpecArgs(
             ingress_class_name=ingress.class_name,

@@ -335,6 +335,9 @@ def test_dashboard_ingress(case: Case) -> None:
     (path,) = rule["http"]["paths"]
     assert path["backend"] == {"service": {"name": "ray-head", "port": {"number": c.DASHBOARD_PORT}}}
     assert path["pathType"] == "Prefix"
+    assert to_wire(dashboard_ingress_args(settings, settings.ingress))["metadata"]["annotations"] == {
+        c.SKIP_AWAIT_ANNOTATION: "true"
+    }
     assert (spec.get("ingressClassName"), spec.get("tls"), path["path"], settings.ingress.url) == case.want
 
 
