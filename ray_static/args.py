@@ -163,4 +163,5 @@ class RayClusterArgs(TypedDict, total=False):
     serve: bool
     """Open Ray Serve's HTTP port (serve_port) on the Ray pods, the head Service and the NetworkPolicy."""
     serve_port: int
-    """Ray Serve's HTTP port (1024 to 65535). Default 8000."""
+    """Ray Serve's HTTP port (1024 to 65535). Default 8000. Setting it turns `serve` on unless `serve` is
+    false."""

@@ -142,7 +142,8 @@ OPTIONS: tuple[Option, ...] = (
            "Open Ray Serve's HTTP port (servePort) on the Ray pods, the head Service and the NetworkPolicy.",
            checks.boolean),
     Option("serve_port", "servePort", "integer", c.DEFAULT_SERVE_PORT,
-           "Ray Serve's HTTP port (1024 to 65535, none of Ray's pinned ports).", checks.serve_port),
+           "Ray Serve's HTTP port (1024 to 65535, none of Ray's pinned ports); setting it turns serve on.",
+           checks.serve_port),
 )  # fmt: skip
 
 BY_PATH = {o.path: o for o in OPTIONS}

@@ -144,7 +144,7 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         ingress=_ingress(values, naming),
         service_annotations=values["service_annotations"],
         load_balancer_source_ranges=_source_ranges(values, naming),
-        serve_port=values["serve_port"] if values["serve"] else None,
+        serve_port=_serve_port(args or {}, values),
     )
 
 
@@ -254,3 +254,9 @@ def _source_ranges(values: Mapping[str, Any], naming: Naming) -> tuple[str, ...]
             '(they apply to a "LoadBalancer" only)',
         )
     return ranges
+
+
+def _serve_port(args: Mapping[str, Any], values: Mapping[str, Any]) -> int | None:
+    """Serve's port when `serve` is true, or when `serve_port` is given and `serve` is not set to false."""
+    on = values["serve"] if "serve" in args else "serve_port" in args
+    return cast(int, values["serve_port"]) if on else None

@@ -2,8 +2,9 @@
 
 What Prometheus scrapes (the metrics port on every pod, the dashboard's pinned metrics port on the head)
 answers with Prometheus text holding `ray_` series, and the head's dashboard reports the Grafana it was
-pointed at through `metrics.grafanaUrl`. A stand-in Grafana (its `/api/health` only) runs in a pod of its
-own in namespace `monitoring`, reached by its Service name like a real one.
+pointed at through `metrics.grafanaUrl` and reaches the Prometheus of `metrics.prometheusUrl`. Stand-ins for
+both (their health endpoints only) run in a pod of their own in namespace `monitoring`, reached by Service
+names like the real ones.
 
 The checks only need the rendered pods, their IPs and an HTTP client: they carry over to a harness with a
 real kubelet as they are.
@@ -34,17 +35,20 @@ CONFIG = {
     ),
 }
 START_TIMEOUT = 300.0
-FAKE_GRAFANA = """
-import http.server, json
+STAND_INS = """
+import http.server, json, threading
+ANSWERS = {3000: ("/api/health", {"database": "ok"}), 9090: ("/api/v1/query", {"status": "success"})}
 class Health(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = json.dumps({"database": "ok", "version": "stand-in"}).encode()
-        self.send_response(200 if self.path == "/api/health" else 404)
+        path, answer = ANSWERS[self.server.server_port]
+        self.send_response(200 if self.path.split("?")[0] == path else 404)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(body)
-http.server.HTTPServer(("0.0.0.0", 3000), Health).serve_forever()
+        self.wfile.write(json.dumps(answer).encode())
+for port in ANSWERS:
+    threading.Thread(target=http.server.HTTPServer(("0.0.0.0", port), Health).serve_forever).start()
 """
+"""Grafana's and Prometheus' health endpoints, as much of them as Ray's dashboard asks for."""
 
 
 @dataclass
@@ -58,9 +62,8 @@ def observed(ray_harness: Harness) -> Iterator[Observed]:
     grafana = ray_harness.add_client("grafana", "monitoring")
     # Cluster DNS for the stand-in, written into the pods' hosts files when they are created below.
     ray_harness.dns["grafana.monitoring.svc.cluster.local"] = grafana.ip
-    server = subprocess.Popen(
-        ["ip", "netns", "exec", grafana.ns, str(VENV_BIN / "python"), "-c", FAKE_GRAFANA]
-    )
+    ray_harness.dns["prometheus-operated.monitoring.svc.cluster.local"] = grafana.ip
+    server = subprocess.Popen(["ip", "netns", "exec", grafana.ns, str(VENV_BIN / "python"), "-c", STAND_INS])
     try:
         cluster = LocalCluster(ray_harness, render(CONFIG))
         for pod in cluster.pods:
@@ -68,7 +71,7 @@ def observed(ray_harness: Harness) -> Iterator[Observed]:
         cluster.wait_alive(START_TIMEOUT)
         yield Observed(cluster, grafana)
     finally:
-        server.terminate()
+        server.kill()
         server.wait(10)
 
 
@@ -107,3 +110,10 @@ def test_the_dashboard_reports_the_grafana_it_was_given(observed: Observed) -> N
     assert data["grafanaHost"] == GRAFANA  # RAY_GRAFANA_IFRAME_HOST, what the browser loads panels from
     assert "default" in data["dashboardUids"]
     print(f"grafana_health: {data}", file=sys.stderr)
+
+
+def test_the_dashboard_reaches_the_prometheus_it_was_given(observed: Observed) -> None:
+    cluster = observed.cluster
+    url = f"{cluster.rendered.outputs['dashboard_url']}/api/prometheus_health"
+    code, body = cluster.client.http(url, cluster.auth_headers())
+    assert code == 200 and json.loads(body)["msg"] == "prometheus running", body[:2000]

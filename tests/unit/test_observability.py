@@ -283,6 +283,19 @@ def test_head_service_options(case: Case) -> None:
     assert (annotations, wire["spec"].get("loadBalancerSourceRanges"), serve) == case.want
 
 
+SERVE = [
+    Case("off by default", {}, None),
+    Case("serve on: the default port", {"serve": True}, 8000),
+    Case("a port alone turns it on", {"serve_port": 8001}, 8001),
+    Case("serve false wins over a port", {"serve": False, "serve_port": 8001}, None),
+]
+
+
+@pytest.mark.parametrize("case", SERVE, ids=lambda case: case.name)
+def test_serve_port(case: Case) -> None:
+    assert resolve("ray", case.given).serve_port == case.want
+
+
 def test_user_annotations_never_override_the_await_setting() -> None:
     wire = to_wire(
         head_service_args(resolve("ray", {"service_annotations": {c.SKIP_AWAIT_ANNOTATION: "false"}}))
