@@ -22,13 +22,16 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-from bench import REPO, report
+from bench import REPO, charts, report
 from bench.kube import nodes_for
 from bench.procs import BenchError
 from bench.results import Results
 from bench.runner import execute
 from bench.scenarios import SCENARIOS
 from bench.session import Options
+
+CHARTS_DIR = "benchmarks"
+"""Charts go to this folder beside the report."""
 
 
 def _list(text: str) -> list[int]:
@@ -119,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         ns.json.write_text(json.dumps(results.to_json(), indent=1) + "\n")
         log(f"results in {ns.json}")
     if not ns.no_doc:
-        ns.doc.write_text(report.render(results, before, results.meta.get("command", command)))
-        log(f"report in {ns.doc}")
+        drawn = charts.draw(results, ns.doc.parent / CHARTS_DIR)
+        relative = {k: [str(p.relative_to(ns.doc.parent)) for p in v] for k, v in drawn.items()}
+        ns.doc.write_text(report.render(results, before, results.meta.get("command", command), relative))
+        log(f"report in {ns.doc}, charts in {ns.doc.parent / CHARTS_DIR}")
     for line in report.headline(results, before):
         print(line)
     return 0

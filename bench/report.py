@@ -4,6 +4,7 @@ import itertools
 import math
 import re
 import statistics
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bench.engine import PHASES
@@ -88,8 +89,11 @@ def _header(results: Results, before: Results | None, command: str) -> list[str]
     return lines
 
 
-def render(results: Results, before: Results | None, command: str) -> str:
-    """docs/benchmarks.md: how it was measured, on what, the analysis, then every table."""
+def render(
+    results: Results, before: Results | None, command: str, charts: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """docs/benchmarks.md: how it was measured, on what, the analysis, then every table, each scenario's
+    ``charts`` (paths relative to the report) above its table."""
     lines = _header(results, before, command)
     if ANALYSIS.exists():
         lines += [ANALYSIS.read_text().rstrip(), ""]
@@ -99,7 +103,15 @@ def render(results: Results, before: Results | None, command: str) -> str:
     for r in results.rows:
         scenarios.setdefault(r.scenario, []).append(r)
     for name in sorted(scenarios):
-        lines += [f"### {name}", "", *_table(scenarios[name], before), ""]
+        pictures = [f"![{name}]({path})" for path in (charts or {}).get(name, [])]
+        lines += [
+            f"### {name}",
+            "",
+            *pictures,
+            *([""] if pictures else []),
+            *_table(scenarios[name], before),
+            "",
+        ]
         if name.startswith("6") and results.composition:
             lines += _composition(results, before)
 

@@ -1,4 +1,5 @@
-"""Rewrite Pulumi.yaml's `config:` block and the README's config table from the option table.
+"""Rewrite Pulumi.yaml's `config:` block and the README's config table from the option table, and
+docs/deployed.svg from the builders.
 
 venv/bin/python -m program.sync          # write both
 venv/bin/python -m program.sync --check  # exit 1 and name the stale file(s) instead of writing
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from program import diagram
 from program.schema import config_schema, readme_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,21 +35,27 @@ def readme(text: str) -> str:
     return README_BLOCK.sub(lambda m: m[1] + readme_table() + m[3], text)
 
 
+def picture(_: str) -> str:
+    """docs/deployed.svg, drawn anew from the default cluster's objects."""
+    return diagram.render()
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
-    for name, render in (("Pulumi.yaml", pulumi_yaml), ("README.md", readme)):
+    renders = (("Pulumi.yaml", pulumi_yaml), ("README.md", readme), ("docs/deployed.svg", picture))
+    for name, render in renders:
         path = REPO / name
-        current = path.read_text()
+        current = path.read_text() if path.exists() else ""
         wanted = render(current)
         if wanted != current:
             stale.append(name)
             if not check:
                 path.write_text(wanted)
     if check and stale:
-        print(f"out of date with ray_static/options.py: {', '.join(stale)} (run scripts/sync-config)")
+        print(f"out of date with ray_static: {', '.join(stale)} (run scripts/sync-config)")
         return 1
-    print(f"rewrote {', '.join(stale)}" if stale else "Pulumi.yaml and README.md are up to date")
+    print(f"rewrote {', '.join(stale)}" if stale else "Pulumi.yaml, README.md and the picture are up to date")
     return 0
 
 

@@ -113,7 +113,7 @@ def missing_pod_monitor_crd() -> RayStaticConfigError:
 
 def served_apis(parent: pulumi.Resource) -> dict[str, str] | None:
     """Ask the kubernetes provider which optional APIs the cluster serves, through the provider the
-    component's children use; None when it cannot tell (e.g. under test mocks)."""
+    component's children use; None when its answer holds no verdict."""
     from pulumi_kubernetes import _utilities  # noqa: PLC0415  # the version the SDK pins its provider to
 
     charts, chart = CAPABILITIES_CHART.split("/")

@@ -11,7 +11,10 @@
 #
 # Environment:
 #   RAY_STATIC_CLUSTER     cluster name (default ray-static); tests can run separate clusters
-#   RAY_STATIC_NODES       number of fake nodes (default 3)
+#   RAY_STATIC_NODES       number of fake nodes (default 3); 0 runs the control plane alone, without the
+#                          KWOK controller (scripts/node.sh adds a real kubelet: KWOK would manage it too)
+#   RAY_STATIC_KWOKCTL_CONFIG  a KwokctlConfiguration to use instead of the default one (it must keep
+#                          options.bindAddress: 127.0.0.1); scripts/node.sh passes apiserver flags this way
 #   RAY_STATIC_KUBECONFIG  kubeconfig path (default <repo>/.state/kubeconfig, or
 #                          <repo>/.state/kubeconfig-<name> for a non-default cluster name)
 #   RAY_STATIC_CACHE       cache root (default ~/.cache/ray-static); kwokctl's workdir is <cache>/kwok
@@ -99,10 +102,15 @@ EOF
 }
 
 create_cluster() {
-  local cfg
+  local cfg disable=()
   mkdir -p "$KWOK_WORKDIR"
   cfg="$KWOK_WORKDIR/$CLUSTER_NAME-kwokctl.yaml"
-  write_kwokctl_config "$cfg"
+  if [[ -n "${RAY_STATIC_KWOKCTL_CONFIG:-}" ]]; then
+    cp "$RAY_STATIC_KWOKCTL_CONFIG" "$cfg"
+  else
+    write_kwokctl_config "$cfg"
+  fi
+  ((NODES > 0)) || disable=(--disable kwok-controller)
   log "creating cluster '$CLUSTER_NAME' (kwokctl --runtime binary, workdir $CLUSTER_DIR)"
   # --kubeconfig "": leave ~/.kube/config alone; we write our own kubeconfig below.
   kwokctl create cluster --name "$CLUSTER_NAME" --config "$cfg" --runtime binary \
@@ -111,11 +119,12 @@ create_cluster() {
     --kube-controller-manager-binary "$(command -v kube-controller-manager)" \
     --kube-scheduler-binary "$(command -v kube-scheduler)" \
     --kwok-controller-binary "$(command -v kwok)" \
-    --kubeconfig "" --wait 3m
+    "${disable[@]}" --kubeconfig "" --wait 3m
 }
 
 scale_nodes() {
   local args=() p
+  ((NODES > 0)) || return 0
   for p in "${NODE_PARAMS[@]}"; do args+=(--param "$p"); done
   kwokctl scale node --name "$CLUSTER_NAME" --replicas "$NODES" "${args[@]}"
 }
@@ -165,7 +174,7 @@ cmd_up() {
   write_kubeconfig
   scale_nodes
   wait_ready
-  log "cluster '$CLUSTER_NAME' is up: $NODES nodes Ready, kubeconfig $KUBECONFIG_PATH"
+  log "cluster '$CLUSTER_NAME' is up: $NODES fake nodes Ready, kubeconfig $KUBECONFIG_PATH"
   echo "$KUBECONFIG_PATH"
 }
 

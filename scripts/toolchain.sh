@@ -3,12 +3,13 @@
 # control plane, kubectl and KWOK from the Go module proxy (nothing on this machine ships them), into a
 # cache outside the clone keyed by the versions pinned in scripts/versions.env.
 #
-#   scripts/toolchain.sh build [--background] [piece...]   build what is missing (all pieces by default)
+#   scripts/toolchain.sh build [--background] [--node] [piece...]   build what is missing (the base set by
+#                                                  default; --node: the real node's pieces too)
 #   scripts/toolchain.sh env                               print `export ...` lines (eval "$(... env)")
 #   scripts/toolchain.sh status                            list pieces and whether they are built
 #   scripts/toolchain.sh pieces                            list piece names
 #
-# Pieces: language-python kwok etcd kubernetes pulumi kubernetes-provider language-yaml
+# Pieces: see PIECE_TABLE below (one line per piece).
 # Layout: ${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}/toolchain/<piece>-<version>/  (binaries + .built stamp)
 #         .../toolchain/.build/<piece>-<version>/  generated wrapper module (go.mod + local main packages)
 #         .../toolchain/logs/<piece>-<version>.log  full go output of the last build of that piece
@@ -29,7 +30,6 @@ LANGUAGE_PYTHON_KEY="$PULUMI_VERSION-$(sha256sum "$LANGUAGE_PYTHON_SOURCE" | cut
 BUILD_ROOT="$TOOLCHAIN_DIR/.build"
 LOG_DIR="$TOOLCHAIN_DIR/logs"
 
-ALL_PIECES=(language-python kwok etcd kubernetes pulumi kubernetes-provider language-yaml)
 
 # Why these Go settings:
 # - GOFLAGS=-mod=mod: wrapper modules start with only the top-level requirement; go resolves the rest.
@@ -49,35 +49,50 @@ log() { echo "[toolchain] $*" >&2; }
 elapsed() { echo "$((SECONDS - START_TIME))s"; }
 
 # ---------------------------------------------------------------------------------------------------------
-# Piece metadata: version, binaries, and the directory they end up in.
+# The pieces, one line each, in build order (`build` with no names builds these top to bottom):
+#   name      cache dir <name>-<version>/, build function build_<name with - as _>
+#   version   the variable (scripts/versions.env, or above) whose value keys the cache dir
+#   set       base: Pulumi + the KWOK control plane (`build` with no names builds these);
+#             node: what scripts/node.sh adds for a real node (`build --node`, or by name)
+#   path      place on PATH in `env` (1 first), - for not on PATH
+#   cold      typical cold build on 2 cores (scripts/TOOLCHAIN.md has the measurements)
+#   binaries  what the piece installs; it counts as built only when all exist beside the .built stamp
 # ---------------------------------------------------------------------------------------------------------
-piece_version() {
-  case "$1" in
-    language-python) echo "$LANGUAGE_PYTHON_KEY" ;;
-    pulumi) echo "$PULUMI_VERSION" ;;
-    kubernetes-provider) echo "$PULUMI_K8S_PROVIDER_VERSION" ;;
-    language-yaml) echo "$PULUMI_YAML_VERSION" ;;
-    etcd) echo "$ETCD_VERSION" ;;
-    kubernetes) echo "$KUBERNETES_VERSION" ;;
-    kwok) echo "$KWOK_VERSION" ;;
-    *) return 1 ;;
-  esac
-}
+PIECE_TABLE='
+# name               version                      set   path  cold   binaries
+language-python      LANGUAGE_PYTHON_KEY          base  2     64s    pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python
+kwok                 KWOK_VERSION                 base  6     168s   kwok kwokctl
+etcd                 ETCD_VERSION                 base  5     21s    etcd
+kubernetes           KUBERNETES_VERSION           base  4     272s   kube-apiserver kube-controller-manager kube-scheduler kubectl
+pulumi               PULUMI_VERSION               base  1     218s   pulumi
+kubernetes-provider  PULUMI_K8S_PROVIDER_VERSION  base  -     505s   pulumi-resource-kubernetes
+language-yaml        PULUMI_YAML_VERSION          base  3     50s    pulumi-language-yaml
+kubernetes-node      KUBERNETES_VERSION           node  -     79s    kubelet kube-proxy
+coredns              COREDNS_VERSION              node  -     157s   coredns
+'
+# Parsed once into these maps; everything below reads only them.
+ALL_PIECES=() BASE_PIECES=() NODE_PIECES=()
+declare -A PIECE_VERSION_VAR=() PIECE_PATH_RANK=() PIECE_COLD=() PIECE_BINARIES=()
+while read -r _name _var _set _rank _cold _bins; do
+  [[ -z "$_name" || "$_name" == "#"* ]] && continue
+  ALL_PIECES+=("$_name")
+  if [[ "$_set" == node ]]; then NODE_PIECES+=("$_name"); else BASE_PIECES+=("$_name"); fi
+  PIECE_VERSION_VAR[$_name]=$_var PIECE_PATH_RANK[$_name]=$_rank PIECE_COLD[$_name]=$_cold
+  PIECE_BINARIES[$_name]=$_bins
+done <<<"$PIECE_TABLE"
+unset _name _var _set _rank _cold _bins
 
-piece_binaries() {
-  case "$1" in
-    language-python) echo "pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python" ;;
-    language-yaml) echo "pulumi-language-yaml" ;;
-    pulumi) echo "pulumi" ;;
-    kubernetes-provider) echo "pulumi-resource-kubernetes" ;;
-    etcd) echo "etcd" ;;
-    kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
-    kwok) echo "kwok kwokctl" ;;
-    *) return 1 ;;
-  esac
-}
-
+piece_version() { [[ -n "${PIECE_VERSION_VAR[${1:-}]:-}" ]] || return 1; echo "${!PIECE_VERSION_VAR[$1]}"; }
+piece_binaries() { [[ -n "${PIECE_BINARIES[${1:-}]:-}" ]] || return 1; echo "${PIECE_BINARIES[$1]}"; }
 piece_dir() { echo "$TOOLCHAIN_DIR/$1-$(piece_version "$1")"; }
+
+# Pieces that go on PATH, in their table rank.
+path_order() {
+  local p
+  for p in "${ALL_PIECES[@]}"; do
+    [[ "${PIECE_PATH_RANK[$p]}" == - ]] || echo "${PIECE_PATH_RANK[$p]} $p"
+  done | sort -n | cut -d' ' -f2
+}
 
 piece_is_built() {
   local dir bin
@@ -264,9 +279,27 @@ build_etcd() {
 # stamped because unstamped binaries say v0.0.0-master, which kwokctl reads as "newest" and passes flags
 # this release does not have.
 build_kubernetes() {
-  local v="v$KUBERNETES_VERSION" w out gomod staging_v commit ldflags
+  kubernetes_wrapper kubernetes
+  run_go "$K8S_WRAPPER" "${GO_BUILD[@]}" -ldflags "$K8S_LDFLAGS" -o "$K8S_WRAPPER/out/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  install_piece kubernetes "$K8S_WRAPPER/out"
+}
+
+# kubelet and kube-proxy for scripts/node.sh, from the same wrapper as the control plane (its own copy, so
+# the go.mod is identical and the Go build cache the control plane filled is reused: ~1 min when warm).
+build_kubernetes_node() {
+  kubernetes_wrapper kubernetes-node
+  run_go "$K8S_WRAPPER" "${GO_BUILD[@]}" -ldflags "$K8S_LDFLAGS" -o "$K8S_WRAPPER/out/" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+  install_piece kubernetes-node "$K8S_WRAPPER/out"
+}
+
+# Sets K8S_WRAPPER (a fresh wrapper module for PIECE requiring k8s.io/kubernetes) and K8S_LDFLAGS.
+kubernetes_wrapper() { # piece
+  local v="v$KUBERNETES_VERSION" w gomod staging_v commit ldflags
   staging_v="v0.${KUBERNETES_VERSION#*.}"
-  w="$(new_wrapper kubernetes)"; out="$w/out"; mkdir -p "$out"
+  w="$(new_wrapper "$1")"; mkdir -p "$w/out"
   (cd "$w" && go mod init ray-static.local/toolchain/kubernetes >/dev/null 2>&1)
   gomod="$(module_field "k8s.io/kubernetes@$v" GoMod)"
   (cd "$w" && go mod edit -require "k8s.io/kubernetes@$v")
@@ -282,7 +315,7 @@ for r in json.load(sys.stdin).get("Replace") or []:
         print("-replace=%s=%s@%s" % (old, new["Path"], new["Version"]))
 ' "$staging_v")
   (cd "$w" && go mod edit "${edits[@]}")
-  log "kubernetes: replaced ${#edits[@]} staging/remote modules with published versions ($staging_v)"
+  log "$1: replaced ${#edits[@]} staging/remote modules with published versions ($staging_v)"
   commit="$(python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("Origin") or {}).get("Hash",""))' \
     "$(module_field "k8s.io/kubernetes@$v" Info)")"
   local minor="${KUBERNETES_VERSION#*.}"; minor="${minor%%.*}"
@@ -292,10 +325,27 @@ for r in json.load(sys.stdin).get("Replace") or []:
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
     [[ -n "$commit" ]] && ldflags+=" -X $pkg.gitCommit=$commit"
   done
-  run_go "$w" "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-  install_piece kubernetes "$out"
+  K8S_WRAPPER="$w" K8S_LDFLAGS="$ldflags"
+}
+
+# CoreDNS for the real node's cluster DNS. Upstream's main imports every plugin (cloud DNS providers
+# included); ours imports only what the node's Corefile uses, which keeps the build small. Directives
+# that are listed upstream but not compiled in are simply unavailable.
+COREDNS_PLUGINS=(bind cache errors health kubernetes ready)
+build_coredns() {
+  local v="v$COREDNS_VERSION" w out p
+  w="$(new_wrapper coredns)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/coredns >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "github.com/coredns/coredns@$v")
+  {
+    echo "package main"; echo; echo "import ("
+    echo '	"github.com/coredns/coredns/coremain"'
+    for p in "${COREDNS_PLUGINS[@]}"; do echo "	_ \"github.com/coredns/coredns/plugin/$p\""; done
+    echo ")"; echo; echo "func main() { coremain.Run() }"
+  } >"$w/main.go"
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-$v" -o "$out/coredns" .
+  install_piece coredns "$out"
 }
 
 # KWOK: kwok (fake kubelet: nodes and pods) and kwokctl (cluster lifecycle). No replace directives, but a
@@ -340,11 +390,12 @@ cmd_build() {
   for p in "$@"; do
     case "$p" in
       --background) background=1 ;;
+      --node) pieces+=("${NODE_PIECES[@]}") ;;
       *) piece_version "$p" >/dev/null || { log "unknown piece '$p' (pieces: ${ALL_PIECES[*]})"; exit 2; }
          pieces+=("$p") ;;
     esac
   done
-  [[ ${#pieces[@]} -gt 0 ]] || pieces=("${ALL_PIECES[@]}")
+  [[ ${#pieces[@]} -gt 0 ]] || pieces=("${BASE_PIECES[@]}")
   if [[ $background -eq 1 ]]; then
     mkdir -p "$LOG_DIR"
     local blog="$LOG_DIR/build-$(date +%Y%m%d-%H%M%S).log"
@@ -402,13 +453,12 @@ install_provider_plugin() {
     "v$PULUMI_K8S_PROVIDER_VERSION" --file "$bin" >/dev/null
 }
 
-# PATH order: pulumi first, so the bundled-host symlinks above are what PATH finds. The kubernetes provider
-# is not on PATH: install_provider_plugin puts it where the engine looks for it.
-PATH_ORDER=(pulumi language-python language-yaml kubernetes etcd kwok)
+# PATH order (the table's path column): pulumi first, so the bundled-host symlinks above are what PATH
+# finds. The kubernetes provider is not on PATH: install_provider_plugin puts it where the engine looks.
 
 cmd_env() {
   local path_prefix="" p
-  for p in "${PATH_ORDER[@]}"; do
+  for p in $(path_order); do
     if piece_is_built "$p"; then
       path_prefix+="$(piece_dir "$p"):"
     else
@@ -431,7 +481,7 @@ cmd_status() {
     if piece_is_built "$p"; then
       printf '  %-20s v%-10s built %s  %s\n' "$p" "$(piece_version "$p")" "$(cat "$dir/.built")" "$dir"
     else
-      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s)\n' "$p" "$(piece_version "$p")" "$p"
+      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s; ~%s cold)\n' "$p" "$(piece_version "$p")" "$p" "${PIECE_COLD[$p]}"
     fi
   done
 }
@@ -445,7 +495,7 @@ main() {
     status) cmd_status ;;
     pieces) echo "${ALL_PIECES[*]}" ;;
     dir) piece_version "${2:-}" >/dev/null || { log "unknown piece '${2:-}'"; exit 2; }; piece_dir "$2" ;;
-    *) echo "usage: $0 build [--background] [piece...] | env | status | pieces | dir PIECE" >&2; exit 2 ;;
+    *) echo "usage: $0 build [--background] [--node] [piece...] | env | status | pieces | dir PIECE" >&2; exit 2 ;;
   esac
 }
 main "$@"; exit $?

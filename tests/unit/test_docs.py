@@ -51,3 +51,14 @@ def test_default_image_matches_the_pinned_ray() -> None:
     assert f"rayproject/ray:{RAY_VERSION}" == DEFAULT_IMAGE
     assert f"ray[default]=={RAY_VERSION}" in (REPO_ROOT / "requirements-dev.txt").read_text()
     assert SCHEMA["image"]["default"] == DEFAULT_IMAGE
+
+
+def test_the_deployment_picture_is_drawn_from_the_current_objects() -> None:
+    """docs/deployed.svg is the builders' output: a change to names, ports or mounts must redraw it."""
+    from program import diagram  # noqa: PLC0415
+
+    assert (REPO_ROOT / "docs" / "deployed.svg").read_text() == diagram.render(), "run scripts/sync-config"
+    assert "Deployment ray-worker" in diagram.render() and "Deployment big-worker" in diagram.render(
+        {"workers": 7}, name="big"
+    )
+    assert "7 replica(s)" in diagram.render({"workers": 7})
