@@ -11,7 +11,7 @@ from typing import Any
 
 from ray_static import constants as c
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
-from ray_static.security import auth_secret_args, network_policy_args, service_account_args
+from ray_static.security import auth_secret_metadata, network_policy_args, service_account_args
 from ray_static.settings import Settings, resolve
 from ray_static.wire import to_wire
 
@@ -63,8 +63,8 @@ def _wire(settings: Settings) -> dict[str, Any]:
         "service": to_wire(head_service_args(settings)),
         "head": to_wire(head_deployment_args(settings)),
         "worker": to_wire(worker_deployment_args(settings, worker)),
-        # The Secret's data is an Output (a secret): its metadata is all the picture needs.
-        "secret": {"metadata": to_wire(auth_secret_args(settings, "").metadata)} if settings.auth else None,
+        # The Secret's data is a secret Output: its metadata is all the picture needs.
+        "secret": {"metadata": to_wire(auth_secret_metadata(settings))} if settings.auth else None,
         "account": to_wire(service_account_args(settings)),
         "policy": to_wire(network_policy_args(settings)) if settings.network_policy else None,
     }

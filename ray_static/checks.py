@@ -63,9 +63,11 @@ VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 MANAGED_ENV = (
     "RAY_AUTH_MODE",
     "RAY_AUTH_TOKEN",
+    "RAY_AUTH_TOKEN_PATH",
     "RAY_CLUSTER_NAME",
     "RAY_ADDRESS",
     "RAY_USAGE_STATS_ENABLED",
+    c.POD_IP_ENV,
     c.DASHBOARD_METRICS_PORT_ENV,
 )
 """Variables ray-static sets itself on every Ray container."""

@@ -19,6 +19,11 @@ def pinned_port_args() -> list[str]:
     ]
 
 
+def node_ip_arg() -> str:
+    """The pod's own IP, as Kubernetes expands `$(VAR)` in a container's command."""
+    return f"--node-ip-address=$({c.POD_IP_ENV})"
+
+
 def resource_args(resources: Resources, ray_cpus: int) -> list[str]:
     """Ray's view of the pod: CPUs, memory and GPUs from the limits, never what the node has.
 
@@ -37,6 +42,7 @@ def head_start_args(settings: Settings) -> list[str]:
         "ray",
         "start",
         "--head",
+        node_ip_arg(),
         f"--port={c.GCS_PORT}",
         "--dashboard-host=0.0.0.0",
         f"--dashboard-port={c.DASHBOARD_PORT}",
@@ -54,6 +60,7 @@ def worker_start_args(settings: Settings, resources: Resources) -> list[str]:
         "ray",
         "start",
         f"--address={settings.gcs_address}",
+        node_ip_arg(),
         f"--metrics-export-port={c.METRICS_PORT}",
         *resource_args(resources, resources.ray_cpus),
         *pinned_port_args(),

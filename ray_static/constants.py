@@ -89,6 +89,9 @@ AUTH_TOKEN_MODE = 0o440
 """Owner root, group the pod's fsGroup (Ray's gid 100): readable by Ray, by no one else."""
 
 GCS_WAIT_INTERVAL_SECONDS = 5
+POD_IP_ENV = "RAY_STATIC_POD_IP"
+"""The pod's IP (downward API), for `ray start --node-ip-address`: without it Ray finds its address by
+dialling a public DNS server, which a private cluster cannot reach."""
 
 # Limits that catch typos rather than constrain real clusters.
 MAX_WORKERS_PER_GROUP = 1000

@@ -69,12 +69,21 @@ OPTIONS: tuple[Option, ...] = (
            'CPU limit (= request) of the head, whole CPUs ("2" or "2000m").', checks.cpu),
     Option("head_resources.memory", "headMemory", "string", "4Gi",
            "Memory limit (= request) of the head; also sizes its /dev/shm.", checks.memory),
+    Option("head_resources.cpu_request", "headCpuRequest", "string", None,
+           "CPU request of the head, when lower than headCpu (empty: equal to it).", None),
+    Option("head_resources.memory_request", "headMemoryRequest", "string", None,
+           "Memory request of the head, when lower than headMemory (empty: equal to it).", None),
     Option("head_ray_cpus", "headRayCpus", "integer", 0,
            "CPUs the head offers to Ray tasks (--num-cpus); 0 keeps tasks off the head.", None),
     Option("worker_resources.cpu", "workerCpu", "string", "1",
            "CPU limit (= request) of each worker, whole CPUs; Ray's --num-cpus.", checks.cpu),
     Option("worker_resources.memory", "workerMemory", "string", "2Gi",
            "Memory limit (= request) of each worker; Ray's --memory and the /dev/shm size.", checks.memory),
+    Option("worker_resources.cpu_request", "workerCpuRequest", "string", None,
+           "CPU request of each worker, when lower than workerCpu (empty: equal to it; Ray still counts "
+           "workerCpu).", None),
+    Option("worker_resources.memory_request", "workerMemoryRequest", "string", None,
+           "Memory request of each worker, when lower than workerMemory (empty: equal to it).", None),
     Option("worker_resources.gpus", "workerGpus", "integer", 0,
            "NVIDIA GPUs (nvidia.com/gpu) per worker; Ray's --num-gpus.",
            checks.whole_number(0, c.MAX_GPUS_PER_POD)),
@@ -156,6 +165,11 @@ def default(path: str) -> Any:
 
 
 def defaults_under(parent: str) -> dict[str, Any]:
-    """Declared defaults of the nested options under ``parent`` (``head_resources`` -> cpu, memory)."""
+    """Declared defaults of the nested options under ``parent`` (``head_resources`` -> cpu, memory),
+    leaving out those whose default is "not set"."""
     prefix = f"{parent}."
-    return {o.path.removeprefix(prefix): o.default for o in OPTIONS if o.path.startswith(prefix)}
+    return {
+        o.path.removeprefix(prefix): o.default
+        for o in OPTIONS
+        if o.path.startswith(prefix) and o.default is not None
+    }

@@ -62,6 +62,12 @@ def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
     unless asked for: Ray 2.60's dashboard also probes the cloud metadata address while collecting them.
     """
     env = [
+        core.EnvVarArgs(
+            name=c.POD_IP_ENV,
+            value_from=core.EnvVarSourceArgs(
+                field_ref=core.ObjectFieldSelectorArgs(field_path="status.podIP")
+            ),
+        ),
         core.EnvVarArgs(name="RAY_CLUSTER_NAME", value=settings.name),
         core.EnvVarArgs(name="RAY_ADDRESS", value=ray_address),
         core.EnvVarArgs(name="RAY_AUTH_MODE", value="token" if settings.auth else "disabled"),
@@ -193,6 +199,9 @@ def _pod_spec(
         image_pull_secrets=[core.LocalObjectReferenceArgs(name=n) for n in settings.image_pull_secrets]
         or None,
         termination_grace_period_seconds=settings.termination_grace_period_seconds,
+        # Service links would put RAY_HEAD_PORT=tcp://... and the like in every container: RAY_ is Ray's
+        # own configuration prefix, and nothing here reads them.
+        enable_service_links=False,
     )
 
 

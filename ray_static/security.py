@@ -20,12 +20,17 @@ def pod_security_labels() -> dict[str, str]:
     }
 
 
+def auth_secret_metadata(settings: Settings) -> meta.ObjectMetaArgs:
+    """Name, namespace and labels of the `<name>-auth` Secret."""
+    return meta.ObjectMetaArgs(
+        name=settings.auth_secret_name, namespace=settings.namespace, labels=labels(settings)
+    )
+
+
 def auth_secret_args(settings: Settings, token: pulumi.Input[str]) -> core.SecretInitArgs:
-    """The `<name>-auth` Secret every Ray container reads RAY_AUTH_TOKEN from."""
+    """The `<name>-auth` Secret holding the token every Ray container reads as a file."""
     return core.SecretInitArgs(
-        metadata=meta.ObjectMetaArgs(
-            name=settings.auth_secret_name, namespace=settings.namespace, labels=labels(settings)
-        ),
+        metadata=auth_secret_metadata(settings),
         type="Opaque",
         string_data={c.AUTH_SECRET_KEY: pulumi.Output.secret(token)},
     )

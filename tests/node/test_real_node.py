@@ -40,22 +40,19 @@ CLIENT_NAMESPACE = "ray-clients"
 HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
 WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
 N = 3
-"""Workers at the start: two in group `small` and one in group `gpu`; test 3 adds one to `small`."""
-GROUPS = [
-    {"name": "small", "replicas": 2, "cpu": "1", "cpuRequest": "200m", "memory": "1Gi"},
-    {"name": "gpu", "replicas": 1, "cpu": "1", "cpuRequest": "200m", "memory": "1Gi", "gpus": 1},
-]
+"""Workers at the start: two in the default group and one in group `gpu`; test 3 sets `workers` to 3."""
+GROUPS = [{"name": "gpu", "replicas": 1, "cpu": "1", "cpuRequest": "200m", "memory": "1Gi", "gpus": 1}]
 CONFIG = {
     "headCpu": "1",
     "headMemory": "2Gi",
-    # The node has 2 CPUs. The default group's CPU request always equals its limit in the program's
-    # config; worker groups may request less, so the head (1 CPU) and N+1 workers fit while Ray still
-    # counts 1 CPU per worker (the limit).
-    "workers": "0",
+    # The node has 2 CPUs: the workers request 200m but keep a 1-CPU limit, so the head (1 CPU) and N+1
+    # workers fit while Ray still counts 1 CPU per worker (the limit).
+    "workers": "2",
+    "workerCpu": "1",
+    "workerCpuRequest": "200m",
+    "workerMemory": "1Gi",
     "workerGroups": json.dumps(GROUPS),
     "allowedClientNamespaces": json.dumps([CLIENT_NAMESPACE]),
-    # Private clusters expect no phone-home.
-    "env": json.dumps({"RAY_USAGE_STATS_ENABLED": "0"}),
 }
 GPU = "nvidia.com/gpu"
 START_TIMEOUT = 300.0
@@ -295,15 +292,9 @@ def test_2_job_through_port_forward_and_client_task_from_an_allowed_namespace(de
     assert "RESULT 401" in got.stdout, got.stdout + got.stderr
 
 
-def _set_group_replicas(deployed: Deployed, replicas: int) -> None:
-    groups = [dict(g) for g in GROUPS]
-    groups[0]["replicas"] = replicas
-    deployed.stack.set_config({"workerGroups": json.dumps(groups)})
-
-
 def test_3_one_more_worker_is_one_more_ray_node(deployed: Deployed) -> None:
     before = {n["node_ip"]: n["node_id"] for n in deployed.ray.wait_complete(N, 120)}
-    _set_group_replicas(deployed, GROUPS[0]["replicas"] + 1)
+    deployed.stack.set_config({"workers": str(int(CONFIG["workers"]) + 1)})
     t0 = time.monotonic()
     changes: dict[str, int] = {
         str(k): v for k, v in (deployed.stack.up().summary.resource_changes or {}).items()

@@ -127,6 +127,7 @@ ENV = [
         "auth on: mode, and the token as a file (never the value in the environment)",
         {},
         [
+            {"name": "RAY_STATIC_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "RAY_CLUSTER_NAME", "value": "ray"},
             {"name": "RAY_ADDRESS", "value": "addr"},
             {"name": "RAY_AUTH_MODE", "value": "token"},
@@ -138,6 +139,7 @@ ENV = [
         "auth off: mode set explicitly, no token",
         {"auth": False},
         [
+            {"name": "RAY_STATIC_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "RAY_CLUSTER_NAME", "value": "ray"},
             {"name": "RAY_ADDRESS", "value": "addr"},
             {"name": "RAY_AUTH_MODE", "value": "disabled"},
@@ -148,6 +150,7 @@ ENV = [
         "usage stats on when asked; extra variables last, sorted",
         {"auth": False, "usage_stats": True, "env": {"B": "2", "A": "1"}},
         [
+            {"name": "RAY_STATIC_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "RAY_CLUSTER_NAME", "value": "ray"},
             {"name": "RAY_ADDRESS", "value": "addr"},
             {"name": "RAY_AUTH_MODE", "value": "disabled"},

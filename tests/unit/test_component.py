@@ -109,6 +109,7 @@ def test_head_command_is_ray_start_head_with_pinned_ports(rendered: list[Rendere
         "ray",
         "start",
         "--head",
+        "--node-ip-address=$(RAY_STATIC_POD_IP)",  # Kubernetes expands it from the downward API
         "--port=6379",
         "--dashboard-host=0.0.0.0",
         "--dashboard-port=8265",
@@ -176,6 +177,7 @@ def test_workers_join_by_fqdn_after_waiting_for_the_gcs(rendered: list[Rendered]
         "ray",
         "start",
         f"--address={FQDN}:6379",
+        "'--node-ip-address=$(RAY_STATIC_POD_IP)'",  # expanded by Kubernetes before bash sees it
         "--metrics-export-port=8080",
         "--num-cpus=1",
         f"--memory={2 * 2**30}",
@@ -618,6 +620,16 @@ def test_termination_grace_period_reaches_every_pod(given: dict[str, Any], secon
     rendered = run_cluster(args).resources
     for name in ("ray-head", "ray-worker", "ray-worker-gpu"):
         assert pod_spec(rendered, name)["terminationGracePeriodSeconds"] == seconds
+
+
+def test_ray_learns_its_address_from_the_pod_not_from_a_public_dns_server(rendered: list[Rendered]) -> None:
+    for each in all_containers(rendered):
+        assert env_of(each)["RAY_STATIC_POD_IP"] == {
+            "name": "RAY_STATIC_POD_IP",
+            "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
+        }
+    for name in ("ray-head", "ray-worker"):
+        assert pod_spec(rendered, name)["enableServiceLinks"] is False  # no RAY_HEAD_* variables
 
 
 @pytest.mark.parametrize(("given", "value"), [({}, "0"), ({"usage_stats": True}, "1")])

@@ -137,8 +137,8 @@ REFUSALS = [
     Case("serve not a bool", {"serve": 1}, "serve: got 1; expected true or false."),
     Case("dashboard metrics port managed", {"env": {"DASHBOARD_METRIC_PORT": "1"}},
          'env.DASHBOARD_METRIC_PORT: got "DASHBOARD_METRIC_PORT"; expected a variable ray-static does not '
-         "manage (RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_CLUSTER_NAME, RAY_ADDRESS, RAY_USAGE_STATS_ENABLED, "
-         "DASHBOARD_METRIC_PORT)."),
+         "manage (RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
+         "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT)."),
 ]  # fmt: skip
 
 

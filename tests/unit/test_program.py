@@ -40,8 +40,9 @@ def test_schema_matches_the_program_keys() -> None:
         assert SCHEMA[option.key]["default"] == config_default(option), option.key
 
 
-def test_dev_stack_only_uses_declared_keys_with_valid_values() -> None:
-    stack = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
+@pytest.mark.parametrize("stack_file", ["Pulumi.dev.yaml", "Pulumi.node.yaml"])
+def test_dev_stack_only_uses_declared_keys_with_valid_values(stack_file: str) -> None:
+    stack = yaml.safe_load((REPO_ROOT / stack_file).read_text())["config"]
     for full_key, value in stack.items():
         namespace, _, key = full_key.partition(":")
         assert namespace == "ray-static" and key in SCHEMA
@@ -110,6 +111,8 @@ def test_config_maps_onto_the_cluster() -> None:
             env='{"RAY_LOG_TO_STDERR": "1"}',
             podAnnotations='{"example.com/team": "ml"}',
             terminationGracePeriodSeconds="90",
+            workerCpuRequest="500m",
+            headMemoryRequest="6Gi",
             workerGroups='[{"name": "gpu", "replicas": 2, "cpu": "8", "memory": "32Gi", "gpus": 4,'
             ' "nodeSelector": {"gpu": "a100"}, "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}]',
         )
@@ -134,6 +137,8 @@ def test_config_maps_onto_the_cluster() -> None:
     assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "4"
     assert gpu["imagePullSecrets"] == [{"name": "regcred"}, {"name": "other"}]
     assert gpu["terminationGracePeriodSeconds"] == 90
+    assert worker["resources"]["requests"]["cpu"] == "500m"
+    assert head["resources"]["requests"] == {"cpu": "4", "memory": "6Gi"}
     assert env_of(gpu["containers"][0])["RAY_LOG_TO_STDERR"]["value"] == "1"
     assert find(rendered, "core/v1:Service").inputs["spec"]["type"] == "LoadBalancer"
     policy = find(rendered, "NetworkPolicy").inputs["spec"]["ingress"][1]["from"]

@@ -138,7 +138,9 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "managed env var",
         {"env": {"RAY_AUTH_MODE": "disabled"}},
         'env.RAY_AUTH_MODE: got "RAY_AUTH_MODE"; expected a variable ray-static does not manage '
-        "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_CLUSTER_NAME, RAY_ADDRESS, RAY_USAGE_STATS_ENABLED, DASHBOARD_METRIC_PORT).",
+        "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
+        "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, "
+        "DASHBOARD_METRIC_PORT).",
     ),
     (
         "bad label in node selector",
