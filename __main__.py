@@ -38,6 +38,8 @@ def main() -> None:
         pulumi.export(
             "jobs", {name: {"submission_id": j.submission_id, "status": j.status} for name, j in jobs.items()}
         )
+    if config.settings.ingress is not None:
+        pulumi.export("dashboard_ingress_url", cluster.dashboard_ingress_url)
 
 
 try:

@@ -32,6 +32,7 @@ EXAMPLES = {
     "groups": 'a JSON list of worker groups such as [{"name": "gpu", "replicas": 1, "gpus": 1}]',
     "tolerations": 'a JSON list of tolerations such as [{"key": "gpu", "operator": "Exists"}]',
     "object": 'a JSON object such as {"nodeAffinity": {...}}',
+    "record": 'a JSON object with camelCase fields such as {"podMonitor": true}',
 }
 """What a JSON-valued key of each kind should hold."""
 
@@ -57,6 +58,11 @@ GROUP_FIELDS = _group_fields()
 """camelCase JSON field -> WorkerGroupArgs path."""
 TOLERATION_FIELDS = {camel(name): name for name in TolerationArgs.__annotations__}
 """camelCase JSON field -> TolerationArgs field."""
+
+
+def record_fields(option: Option) -> dict[str, str]:
+    """camelCase JSON field -> field of the TypedDict a record option holds (MetricsArgs, IngressArgs)."""
+    return {camel(name): name for name in RayClusterArgs.__annotations__[option.path].__annotations__}
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,9 @@ def config_name(path: str) -> str:
             return f"{base}.{camel(rest)}"
         return f"{base}.{rest}"
     head, _, tail = path.partition(".")
+    if head in BY_PATH and tail and BY_PATH[head].kind == "record":
+        field_name, dot, rest = tail.partition(".")
+        return f"{BY_PATH[head].key}.{camel(field_name)}{dot}{rest}"
     if head in BY_PATH and tail:
         return f"{BY_PATH[head].key}.{tail}"
     return path
@@ -183,6 +192,8 @@ def parse_value(value: Any, option: Option) -> Any:
         return _object(value, option)
     if option.kind == "tolerations":
         return _tolerations(_list(value, option), option.key)
+    if option.kind == "record":
+        return _rename(_object(value, option), record_fields(option), option.key, EXAMPLES["record"])
     return _groups(_list(value, option), option.key)
 
 
@@ -227,9 +238,9 @@ def program_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
     for option in OPTIONS:
         if option.key not in values:
             continue
-        value = parse_value(values[option.key], option)
-        if value == "" and option.kind == "string" and option.default is None:
+        if values[option.key] == "" and option.default is None:
             continue  # empty means "not set" for these
+        value = parse_value(values[option.key], option)
         if option.path == "name":
             name = value
             continue

@@ -54,6 +54,46 @@ class WorkerGroupArgs(TypedDict, total=False):
     """Tolerations for this group's pods (added to the cluster-wide `tolerations`)."""
 
 
+class MetricsArgs(TypedDict, total=False):
+    """Prometheus scraping and Grafana dashboards for the cluster."""
+
+    prometheus_namespaces: list[str]
+    """Namespaces whose pods (Prometheus) may scrape the metrics ports (8080 on every Ray pod, the
+    dashboard's 44227 on the head) through the NetworkPolicy."""
+    pod_monitor: bool
+    """Create a monitoring.coreos.com/v1 PodMonitor for the head and the workers (needs the Prometheus
+    Operator's CRD). Default false."""
+    pod_monitor_labels: dict[str, str]
+    """Extra labels on the PodMonitor, e.g. {"release": "kube-prometheus-stack"} for a Prometheus that
+    selects PodMonitors by label."""
+    grafana_dashboards: bool
+    """Create ConfigMaps labelled grafana_dashboard=1 holding Ray's own Grafana dashboards. Default false."""
+    grafana_namespace: str
+    """Namespace of those ConfigMaps (where Grafana's dashboard sidecar looks). Default: the cluster's."""
+    grafana_url: str
+    """Grafana as the browser reaches it (RAY_GRAFANA_HOST, RAY_GRAFANA_IFRAME_HOST): the Ray dashboard
+    embeds its panels from there."""
+    prometheus_url: str
+    """Prometheus as the head reaches it (RAY_PROMETHEUS_HOST): the Ray dashboard queries it."""
+
+
+class IngressArgs(TypedDict, total=False):
+    """A networking.k8s.io/v1 Ingress to the head's dashboard (and Jobs API)."""
+
+    host: str
+    """Host name the Ingress answers for, e.g. "ray.example.com" (required)."""
+    class_name: str
+    """IngressClass to use (ingressClassName), e.g. "nginx". Default: the cluster's default class."""
+    tls_secret: str
+    """Existing TLS Secret in the cluster's namespace for `host`; the URL is then https."""
+    annotations: dict[str, str]
+    """Annotations on the Ingress (controller settings, cert-manager issuers, ...)."""
+    path: str
+    """Path prefix routed to the dashboard. Default "/"."""
+    controller_namespaces: list[str]
+    """Namespaces of the Ingress controller's pods: the NetworkPolicy admits them to the dashboard port."""
+
+
 class RayClusterArgs(TypedDict, total=False):
     """Inputs of a static Ray cluster: one head Deployment and fixed-size worker Deployments."""
 
@@ -112,3 +152,16 @@ class RayClusterArgs(TypedDict, total=False):
     """Let Ray send its anonymous usage statistics (RAY_USAGE_STATS_ENABLED). Default false: no phone-home."""
     termination_grace_period_seconds: int
     """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""
+    metrics: MetricsArgs
+    """Prometheus and Grafana: which namespaces may scrape, a PodMonitor, Ray's Grafana dashboards."""
+    ingress: IngressArgs
+    """An Ingress to the dashboard (needs auth on, or allow_unauthenticated_exposure)."""
+    service_annotations: dict[str, str]
+    """Extra annotations on the head Service (e.g. a cloud load balancer's settings)."""
+    load_balancer_source_ranges: list[str]
+    """CIDRs allowed to reach a LoadBalancer head Service, e.g. ["203.0.113.0/24"]."""
+    serve: bool
+    """Open Ray Serve's HTTP port (serve_port) on the Ray pods, the head Service and the NetworkPolicy."""
+    serve_port: int
+    """Ray Serve's HTTP port (1024 to 65535). Default 8000. Setting it turns `serve` on unless `serve` is
+    false."""

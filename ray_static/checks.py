@@ -6,6 +6,7 @@ rules that combine settings are steps of ``settings.resolve``.
 """
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ _DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
+_URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 MANAGED_ENV = (
@@ -65,6 +68,7 @@ MANAGED_ENV = (
     "RAY_ADDRESS",
     "RAY_USAGE_STATS_ENABLED",
     c.POD_IP_ENV,
+    c.DASHBOARD_METRICS_PORT_ENV,
 )
 """Variables ray-static sets itself on every Ray container."""
 MIN_TOKEN_LENGTH = 16
@@ -252,15 +256,20 @@ def label_map(value: Any, at: At) -> dict[str, str]:
     return labels
 
 
-def label(key: str, value: str, at: At) -> None:
-    """A label key and value, as the API server would accept them."""
+def is_qualified_name(key: str) -> bool:
+    """A label or annotation key: an optional DNS-subdomain prefix and "/", then a 63-character name."""
     prefix, _, name = key.rpartition("/")
-    if (
+    return not (
         not name
         or len(name) > 63
         or not _LABEL_NAME.match(name)
         or (prefix and (len(prefix) > 253 or not _DNS_1123_SUBDOMAIN.match(prefix)))
-    ):
+    )
+
+
+def label(key: str, value: str, at: At) -> None:
+    """A label key and value, as the API server would accept them."""
+    if not is_qualified_name(key):
         raise invalid(at.name, key, 'a Kubernetes label key such as "team" or "example.com/team"')
     if len(value) > 63 or not _LABEL_VALUE.match(value):
         raise invalid(
@@ -306,3 +315,68 @@ def token(value: Any, at: At) -> pulumi.Input[str] | None:
     if not isinstance(value, str | pulumi.Output):
         raise RayStaticConfigError(at.name, f"a {type(value).__name__}", "a string (a secret)")
     return cast(pulumi.Input[str], value)
+
+
+def annotation_map(value: Any, at: At) -> dict[str, str]:
+    """Kubernetes annotations: label-style keys, any string values."""
+    annotations = str_map(value, at)
+    for key in annotations:
+        if not is_qualified_name(key):
+            raise invalid(at.field(key).name, key, 'an annotation key such as "example.com/owner" or "owner"')
+    return annotations
+
+
+def cidr_list(value: Any, at: At) -> list[str]:
+    """IP ranges in CIDR notation ("203.0.113.0/24", "2001:db8::/32"), each with its prefix length."""
+    ranges = str_list(value, at)
+    for i, text in enumerate(ranges):
+        try:
+            ipaddress.ip_network(text, strict=True)
+        except ValueError:
+            ok = False
+        else:
+            ok = "/" in text
+        if not ok:
+            raise invalid(at.item(i).name, text, 'an IP range in CIDR notation such as "203.0.113.0/24"')
+    return ranges
+
+
+def host_name(value: Any, at: At) -> str:
+    """A DNS name an Ingress can answer for (a leading "*." wildcard allowed; no IP address, no port)."""
+    if not isinstance(value, str) or len(value) > 253 or not _HOST.match(value):
+        raise invalid(at.name, value, 'a lowercase DNS name such as "ray.example.com"')
+    return value
+
+
+def url_path(value: Any, at: At) -> str:
+    """An absolute URL path ("/", "/ray")."""
+    if not isinstance(value, str) or not _URL_PATH.match(value) or "//" in value:
+        raise invalid(at.name, value, 'an absolute URL path such as "/" or "/ray"')
+    return value
+
+
+def http_url(value: Any, at: At) -> str | None:
+    """An http(s) URL with a host and no trailing slash, or None when not given."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str) and re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+        return value.rstrip("/")
+    raise invalid(at.name, value, 'an http(s) URL such as "http://grafana.monitoring.svc:80"')
+
+
+def serve_port(value: Any, at: At) -> int:
+    """Ray Serve's HTTP port: unprivileged, and none of the ports ray-static pins for Ray itself."""
+    taken = sorted(c.PINNED_PORTS)
+    if (
+        not is_int(value)
+        or not 1024 <= value <= 65535
+        or value in c.PINNED_PORTS
+        or c.MIN_WORKER_PORT <= value <= c.MAX_WORKER_PORT
+    ):
+        raise invalid(
+            at.name,
+            value,
+            f"a port from 1024 to 65535 that Ray does not use already ({', '.join(map(str, taken))}, "
+            f"{c.MIN_WORKER_PORT}-{c.MAX_WORKER_PORT})",
+        )
+    return cast(int, value)

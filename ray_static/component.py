@@ -4,9 +4,18 @@ import pulumi
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.networking.v1 as networking
+from pulumi_kubernetes import apiextensions
 
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
+from ray_static.ingress import dashboard_ingress_args
+from ray_static.monitoring import (
+    dashboard_config_map_args,
+    grafana_namespace,
+    pod_monitor,
+    ray_dashboards,
+    require_pod_monitor_crd,
+)
 from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.settings import Settings, resolve
@@ -32,6 +41,8 @@ class RayCluster(pulumi.ComponentResource):
     """Name of the Secret holding the token (key `token`), for RayJobs; unset when auth is off."""
     image: pulumi.Output[str]
     """The Ray image every pod runs (a RayJob's submitter runs it too)."""
+    dashboard_ingress_url: pulumi.Output[str | None]
+    """The dashboard through the Ingress (`https://<host><path>` with a TLS Secret); unset without one."""
 
     @staticmethod
     def _token(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
@@ -40,20 +51,47 @@ class RayCluster(pulumi.ComponentResource):
             return pulumi.Output.secret(settings.auth_token)
         return generated_token(f"{name}-auth-token", opts)
 
+    def _namespace(
+        self, name: str, settings: Settings, child: pulumi.ResourceOptions
+    ) -> tuple[pulumi.ResourceOptions, pulumi.Output[str]]:
+        """The Namespace when the cluster creates it; options for the objects in it, and its name."""
+        if not settings.create_namespace:
+            return child, pulumi.Output.from_input(settings.namespace)
+        namespace = core.Namespace(name, namespace_args(settings), opts=child)
+        # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
+        scoped = pulumi.ResourceOptions(parent=self, depends_on=[namespace], deleted_with=namespace)
+        return scoped, namespace.metadata.apply(lambda m: m.name or settings.namespace)
+
+    @staticmethod
+    def _observability(
+        name: str, settings: Settings, scoped: pulumi.ResourceOptions, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str | None]:
+        """The PodMonitor, Ray's Grafana dashboards (in Grafana's namespace, which may be another) and
+        the dashboard's Ingress; returns the Ingress URL (None without one)."""
+        if settings.metrics.pod_monitor:
+            apiextensions.CustomResource(f"{name}-pod-monitor", **pod_monitor(settings), opts=scoped)
+        if settings.metrics.grafana_dashboards:
+            same_namespace = grafana_namespace(settings) == settings.namespace
+            for dashboard in ray_dashboards():
+                core.ConfigMap(
+                    f"{name}-grafana-{dashboard.slug}",
+                    dashboard_config_map_args(settings, dashboard),
+                    opts=scoped if same_namespace else child,
+                )
+        if settings.ingress is not None:
+            networking.Ingress(
+                f"{name}-dashboard", dashboard_ingress_args(settings, settings.ingress), opts=scoped
+            )
+        return pulumi.Output.from_input(settings.ingress.url if settings.ingress is not None else None)
+
     def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
         settings = resolve(name, args)
         super().__init__(c.COMPONENT_TYPE, name, None, opts)
+        require_pod_monitor_crd(self, settings)  # before any child: nothing half-created without the CRD
 
         child = pulumi.ResourceOptions(parent=self)
-        scoped = child
-        if settings.create_namespace:
-            namespace = core.Namespace(name, namespace_args(settings), opts=child)
-            # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
-            scoped = pulumi.ResourceOptions(parent=self, depends_on=[namespace], deleted_with=namespace)
-            namespace_name = namespace.metadata.apply(lambda m: m.name or settings.namespace)
-        else:
-            namespace_name = pulumi.Output.from_input(settings.namespace)
+        scoped, namespace_name = self._namespace(name, settings, child)
 
         pod_dependencies: list[pulumi.Resource] = []
         token = self._token(name, settings, child) if settings.auth else None
@@ -79,6 +117,7 @@ class RayCluster(pulumi.ComponentResource):
                 group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
             )
 
+        self.dashboard_ingress_url = self._observability(name, settings, scoped, child)
         self._publish(settings, service, namespace_name, token)
 
     def _publish(
@@ -110,5 +149,6 @@ class RayCluster(pulumi.ComponentResource):
                 "auth_token": self.auth_token,
                 "auth_secret_name": self.auth_secret_name,
                 "image": self.image,
+                "dashboard_ingress_url": self.dashboard_ingress_url,
             }
         )

@@ -26,6 +26,28 @@ DASHBOARD_AGENT_LISTEN_PORT = 52365
 MIN_WORKER_PORT = 10002
 MAX_WORKER_PORT = 10999
 """Ray worker processes (one per task/actor process) take ports from this range: ~1000 per pod."""
+DASHBOARD_METRICS_PORT = 44227
+"""The head's dashboard exports its own Prometheus metrics here (Ray's default, pinned through the
+DASHBOARD_METRICS_PORT_ENV variable so the Service, the NetworkPolicy and the PodMonitor agree)."""
+DASHBOARD_METRICS_PORT_ENV = "DASHBOARD_METRIC_PORT"
+"""The variable Ray 2.60's dashboard reads its metrics port from (ray/dashboard/consts.py)."""
+DEFAULT_SERVE_PORT = 8000
+"""Ray Serve's default HTTP port."""
+PINNED_PORTS = frozenset(
+    {
+        GCS_PORT,
+        CLIENT_PORT,
+        DASHBOARD_PORT,
+        METRICS_PORT,
+        OBJECT_MANAGER_PORT,
+        NODE_MANAGER_PORT,
+        DASHBOARD_AGENT_GRPC_PORT,
+        RUNTIME_ENV_AGENT_PORT,
+        DASHBOARD_AGENT_LISTEN_PORT,
+        DASHBOARD_METRICS_PORT,
+    }
+)
+"""Every single port Ray listens on here (the worker-process range aside)."""
 
 # Kubernetes label keys.
 LABEL_NAME = "app.kubernetes.io/name"
@@ -89,6 +111,15 @@ HEALTHZ_MIN_VERSION = (2, 53, 0)
 TOKEN_AUTH_MIN_VERSION = (2, 52, 0)
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+
+# Metrics and dashboards.
+GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"
+"""The label Grafana's dashboard sidecar (kube-prometheus-stack, the grafana chart) looks for."""
+GRAFANA_FOLDER_ANNOTATION = "grafana_folder"
+"""The annotation the sidecar can file dashboards under (its `folderAnnotation` setting)."""
+GRAFANA_FOLDER = "Ray"
+MAX_CONFIGMAP_BYTES = 1024 * 1024
+"""Kubernetes refuses objects above 1 MiB: one dashboard per ConfigMap stays well below."""
 IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 
 # RayJob: a Kubernetes Job whose one container submits a Ray job and follows it to its end.

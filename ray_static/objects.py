@@ -24,19 +24,21 @@ def _service_port(name: str, port: int) -> core.ServicePortArgs:
 
 
 def head_service_args(settings: Settings) -> core.ServiceInitArgs:
-    """The head's Service: GCS, Ray Client, dashboard and metrics. ClusterIP unless asked otherwise.
+    """The head's Service: GCS, Ray Client, dashboard, metrics (Ray's and the dashboard's) and, when on,
+    Ray Serve. ClusterIP unless asked otherwise.
 
     Not awaited unless it is a LoadBalancer: pulumi-kubernetes would wait for endpoints and then a fixed
     10 s for them to "settle", while the head Deployment's own await already returns only once the pod the
     Service selects is Ready. A LoadBalancer is still awaited, for its external address.
     """
-    skip_await = {c.SKIP_AWAIT_ANNOTATION: "true"} if settings.service_type != "LoadBalancer" else None
+    skip_await = {c.SKIP_AWAIT_ANNOTATION: "true"} if settings.service_type != "LoadBalancer" else {}
+    serve = [_service_port("serve", settings.serve_port)] if settings.serve_port is not None else []
     return core.ServiceInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=settings.head_name,
             namespace=settings.namespace,
             labels=labels(settings, c.HEAD, c.HEAD_GROUP),
-            annotations=skip_await,
+            annotations={**settings.service_annotations, **skip_await} or None,
         ),
         spec=core.ServiceSpecArgs(
             type=settings.service_type,
@@ -46,7 +48,10 @@ def head_service_args(settings: Settings) -> core.ServiceInitArgs:
                 _service_port("client", c.CLIENT_PORT),
                 _service_port("dashboard", c.DASHBOARD_PORT),
                 _service_port("metrics", c.METRICS_PORT),
+                _service_port("dash-metrics", c.DASHBOARD_METRICS_PORT),
+                *serve,
             ],
+            load_balancer_source_ranges=list(settings.load_balancer_source_ranges) or None,
         ),
     )
 

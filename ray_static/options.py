@@ -16,11 +16,14 @@ from typing import Any, Literal
 from ray_static import checks
 from ray_static import constants as c
 from ray_static.checks import Check
+from ray_static.exposure import ingress
+from ray_static.metrics import metrics
 from ray_static.scheduling import tolerations
 
-Kind = Literal["integer", "boolean", "string", "list", "map", "object", "groups", "tolerations"]
+Kind = Literal["integer", "boolean", "string", "list", "map", "object", "groups", "tolerations", "record"]
 """How the value is typed: scalars, a list of strings, a map of strings, any JSON object, worker groups,
-tolerations. The program's stack config carries every non-scalar kind as a JSON string."""
+tolerations, a record (one of the args' nested TypedDicts, e.g. MetricsArgs). The program's stack config
+carries every non-scalar kind as a JSON string, records with their fields in camelCase."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("termination_grace_period_seconds", "terminationGracePeriodSeconds", "integer", 30,
            "Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400).",
            checks.whole_number(0, c.MAX_GRACE_PERIOD_SECONDS)),
+    Option("metrics", "metrics", "record", {},
+           'Prometheus and Grafana, as JSON, e.g. {"prometheusNamespaces": ["monitoring"], '
+           '"podMonitor": true, "grafanaDashboards": true}.', metrics),
+    Option("ingress", "ingress", "record", None,
+           'An Ingress to the dashboard, as JSON, e.g. {"host": "ray.example.com", "className": "nginx", '
+           '"tlsSecret": "ray-tls"} (needs auth on).', ingress),
+    Option("service_annotations", "serviceAnnotations", "map", {},
+           "Extra annotations on the head Service, as JSON.", checks.annotation_map),
+    Option("load_balancer_source_ranges", "loadBalancerSourceRanges", "list", [],
+           'CIDRs allowed to reach a LoadBalancer head Service, e.g. ["203.0.113.0/24"].', checks.cidr_list),
+    Option("serve", "serve", "boolean", False,
+           "Open Ray Serve's HTTP port (servePort) on the Ray pods, the head Service and the NetworkPolicy.",
+           checks.boolean),
+    Option("serve_port", "servePort", "integer", c.DEFAULT_SERVE_PORT,
+           "Ray Serve's HTTP port (1024 to 65535, none of Ray's pinned ports); setting it turns serve on.",
+           checks.serve_port),
 )  # fmt: skip
 
 BY_PATH = {o.path: o for o in OPTIONS}

@@ -80,6 +80,20 @@ def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
     return env
 
 
+def head_env(settings: Settings) -> list[core.EnvVarArgs]:
+    """The head's own variables: its dashboard's metrics port, and where Grafana and Prometheus are for
+    the dashboard's embedded panels (the browser loads the panels from the Grafana URL too)."""
+    env = [core.EnvVarArgs(name=c.DASHBOARD_METRICS_PORT_ENV, value=str(c.DASHBOARD_METRICS_PORT))]
+    metrics = settings.metrics
+    if metrics.grafana_url:
+        env.append(core.EnvVarArgs(name="RAY_GRAFANA_HOST", value=metrics.grafana_url))
+        if "RAY_GRAFANA_IFRAME_HOST" not in settings.env:
+            env.append(core.EnvVarArgs(name="RAY_GRAFANA_IFRAME_HOST", value=metrics.grafana_url))
+    if metrics.prometheus_url:
+        env.append(core.EnvVarArgs(name="RAY_PROMETHEUS_HOST", value=metrics.prometheus_url))
+    return env
+
+
 def _port(name: str, port: int) -> core.ContainerPortArgs:
     return core.ContainerPortArgs(name=name, container_port=port, protocol="TCP")
 
@@ -102,7 +116,13 @@ def head_ports() -> list[core.ContainerPortArgs]:
         _port("client", c.CLIENT_PORT),
         _port("dashboard", c.DASHBOARD_PORT),
         *node_ports(),
+        _port("dash-metrics", c.DASHBOARD_METRICS_PORT),
     ]
+
+
+def serve_ports(settings: Settings) -> list[core.ContainerPortArgs]:
+    """Ray Serve's HTTP port when it is on: Serve runs a proxy on every node."""
+    return [_port("serve", settings.serve_port)] if settings.serve_port is not None else []
 
 
 def head_container(settings: Settings) -> core.ContainerArgs:
@@ -111,8 +131,8 @@ def head_container(settings: Settings) -> core.ContainerArgs:
         image=settings.image,
         image_pull_policy=settings.image_pull_policy,
         command=head_start_args(settings),
-        env=ray_env(settings, f"127.0.0.1:{c.GCS_PORT}"),
-        ports=head_ports(),
+        env=[*ray_env(settings, f"127.0.0.1:{c.GCS_PORT}"), *head_env(settings)],
+        ports=[*head_ports(), *serve_ports(settings)],
         resources=resource_requirements(settings.head),
         volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
@@ -145,7 +165,7 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
         image_pull_policy=settings.image_pull_policy,
         command=worker_command(settings, group.resources),
         env=ray_env(settings, settings.gcs_address),
-        ports=node_ports(),
+        ports=[*node_ports(), *serve_ports(settings)],
         resources=resource_requirements(group.resources),
         volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),

@@ -70,6 +70,11 @@ def intra_cluster_ports() -> list[networking.NetworkPolicyPortArgs]:
     ]
 
 
+def serve_ports(settings: Settings) -> list[networking.NetworkPolicyPortArgs]:
+    """Ray Serve's HTTP port, when it is on."""
+    return _ports([settings.serve_port]) if settings.serve_port is not None else []
+
+
 def client_ports() -> list[networking.NetworkPolicyPortArgs]:
     """What an allowed client needs: Ray Client, the dashboard / Jobs API, and the GCS for drivers."""
     return _ports([c.CLIENT_PORT, c.DASHBOARD_PORT, c.GCS_PORT])
@@ -88,6 +93,39 @@ def job_submitter_rule() -> networking.NetworkPolicyIngressRuleArgs:
     )
 
 
+def metrics_ports() -> list[networking.NetworkPolicyPortArgs]:
+    """What Prometheus scrapes: every node's metrics port and the head dashboard's."""
+    return _ports([c.METRICS_PORT, c.DASHBOARD_METRICS_PORT])
+
+
+def _from_namespaces(namespaces: tuple[str, ...]) -> list[networking.NetworkPolicyPeerArgs]:
+    return [
+        networking.NetworkPolicyPeerArgs(
+            namespace_selector=meta.LabelSelectorArgs(match_labels={c.NAMESPACE_NAME_LABEL: ns})
+        )
+        for ns in namespaces
+    ]
+
+
+def exposure_rules(settings: Settings) -> list[networking.NetworkPolicyIngressRuleArgs]:
+    """Prometheus to the metrics ports; an Ingress controller to the dashboard port."""
+    rules = []
+    if settings.metrics.prometheus_namespaces:
+        rules.append(
+            networking.NetworkPolicyIngressRuleArgs(
+                from_=_from_namespaces(settings.metrics.prometheus_namespaces), ports=metrics_ports()
+            )
+        )
+    if settings.ingress is not None and settings.ingress.controller_namespaces:
+        rules.append(
+            networking.NetworkPolicyIngressRuleArgs(
+                from_=_from_namespaces(settings.ingress.controller_namespaces),
+                ports=_ports([c.DASHBOARD_PORT]),
+            )
+        )
+    return rules
+
+
 def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
     """Ingress to this cluster's pods only from its own pods, plus the allowed clients on the client ports
     and RayJob submitters on the dashboard port."""
@@ -98,7 +136,7 @@ def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
                     pod_selector=meta.LabelSelectorArgs(match_labels=cluster_selector(settings))
                 )
             ],
-            ports=intra_cluster_ports(),
+            ports=[*intra_cluster_ports(), *serve_ports(settings)],
         )
     ]
     clients = [
@@ -114,8 +152,13 @@ def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
             )
         )
     if clients:
-        rules.append(networking.NetworkPolicyIngressRuleArgs(from_=clients, ports=client_ports()))
+        rules.append(
+            networking.NetworkPolicyIngressRuleArgs(
+                from_=clients, ports=[*client_ports(), *serve_ports(settings)]
+            )
+        )
     rules.append(job_submitter_rule())
+    rules.extend(exposure_rules(settings))
     return networking.NetworkPolicyInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=settings.name, namespace=settings.namespace, labels=labels(settings)

@@ -18,7 +18,9 @@ from ray_static import constants as c
 from ray_static.args import RayClusterArgs
 from ray_static.checks import At, Naming, identity
 from ray_static.errors import RayStaticConfigError, invalid, show
+from ray_static.exposure import Ingress
 from ray_static.groups import WorkerGroup, default_group, extra_groups
+from ray_static.metrics import Metrics
 from ray_static.options import OPTIONS, defaults_under
 from ray_static.resources import Resources, parse_resources
 
@@ -65,6 +67,12 @@ class Settings:
     read_only_root_filesystem: bool
     usage_stats: bool
     termination_grace_period_seconds: int
+    metrics: Metrics
+    ingress: Ingress | None
+    service_annotations: dict[str, str]
+    load_balancer_source_ranges: tuple[str, ...]
+    serve_port: int | None
+    """Ray Serve's HTTP port when `serve` is on, else None."""
 
     @property
     def ray_version_text(self) -> str:
@@ -132,6 +140,11 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         read_only_root_filesystem=values["read_only_root_filesystem"],
         usage_stats=values["usage_stats"],
         termination_grace_period_seconds=values["termination_grace_period_seconds"],
+        metrics=values["metrics"],
+        ingress=_ingress(values, naming),
+        service_annotations=values["service_annotations"],
+        load_balancer_source_ranges=_source_ranges(values, naming),
+        serve_port=_serve_port(args or {}, values),
     )
 
 
@@ -215,3 +228,35 @@ def _auth(values: Mapping[str, Any], naming: Naming) -> bool:
             f"unless {naming('allow_unauthenticated_exposure')} is true",
         )
     return auth
+
+
+def _ingress(values: Mapping[str, Any], naming: Naming) -> Ingress | None:
+    """An Ingress exposes the dashboard (and with it the Jobs API): it needs auth, like NodePort does."""
+    ingress = cast(Ingress | None, values["ingress"])
+    if ingress is not None and not values["auth"] and not values["allow_unauthenticated_exposure"]:
+        raise RayStaticConfigError(
+            naming("ingress"),
+            f"an Ingress for {show(ingress.host)}",
+            f"none while {naming('auth')} is false (anyone reaching the dashboard could run code), "
+            f"unless {naming('allow_unauthenticated_exposure')} is true",
+        )
+    return ingress
+
+
+def _source_ranges(values: Mapping[str, Any], naming: Naming) -> tuple[str, ...]:
+    """Source ranges only mean something on a LoadBalancer; elsewhere they would silently admit anyone."""
+    ranges = tuple(cast(list[str], values["load_balancer_source_ranges"]))
+    if ranges and values["service_type"] != "LoadBalancer":
+        raise invalid(
+            naming("load_balancer_source_ranges"),
+            list(ranges),
+            f"no ranges while {naming('service_type')} is {show(values['service_type'])} "
+            '(they apply to a "LoadBalancer" only)',
+        )
+    return ranges
+
+
+def _serve_port(args: Mapping[str, Any], values: Mapping[str, Any]) -> int | None:
+    """Serve's port when `serve` is true, or when `serve_port` is given and `serve` is not set to false."""
+    on = values["serve"] if "serve" in args else "serve_port" in args
+    return cast(int, values["serve_port"]) if on else None

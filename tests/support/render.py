@@ -210,7 +210,7 @@ class _Mocks(pulumi_mocks.Mocks):
         return _mock_state(args.typ, args.name, inputs)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        return {}, []
 
 
 async def _resolve(value: Any) -> tuple[Any, bool]:

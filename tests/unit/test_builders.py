@@ -189,6 +189,7 @@ def test_head_service(case: Case) -> None:
         c.CLIENT_PORT,
         c.DASHBOARD_PORT,
         c.METRICS_PORT,
+        c.DASHBOARD_METRICS_PORT,
     ]
 
 

@@ -136,6 +136,7 @@ def test_head_service_ports_selector_and_type(rendered: list[Rendered]) -> None:
         "client": 10001,
         "dashboard": 8265,
         "metrics": 8080,
+        "dash-metrics": 44227,
     }
     assert all(p["targetPort"] == p["port"] for p in spec["ports"])
     assert spec["selector"] == {
@@ -157,6 +158,7 @@ def test_head_container_ports(rendered: list[Rendered]) -> None:
         "agent-grpc": 8078,
         "agent-http": 52365,
         "runtime-env": 8079,
+        "dash-metrics": 44227,
     }
 
 

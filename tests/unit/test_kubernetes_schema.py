@@ -51,6 +51,26 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "allowed_client_namespaces": ["ml-clients"],
         "allowed_client_pod_labels": {"ray-client": "true"},
     },
+    "metrics, dashboards, Ingress, Service options (the PodMonitor: test_observability.py)": {
+        "metrics": {
+            "prometheus_namespaces": ["monitoring"],
+            "grafana_dashboards": True,
+            "grafana_url": "http://grafana.monitoring.svc",
+            "prometheus_url": "http://prometheus-operated.monitoring.svc:9090",
+        },
+        "ingress": {
+            "host": "ray.example.com",
+            "class_name": "nginx",
+            "tls_secret": "ray-tls",
+            "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+            "path": "/ray",
+            "controller_namespaces": ["ingress-nginx"],
+        },
+        "service_type": "LoadBalancer",
+        "service_annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+        "load_balancer_source_ranges": ["203.0.113.0/24"],
+        "serve": True,
+    },
     "older ray, auth off, existing namespace": {
         "image": "rayproject/ray:2.47.1",
         "auth": False,

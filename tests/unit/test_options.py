@@ -13,7 +13,14 @@ from program.options import PROGRAM_OPTIONS
 from program.schema import config_schema, readme_table
 from program.sync import pulumi_yaml, readme
 from ray_static import checks
-from ray_static.args import RayClusterArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
+from ray_static.args import (
+    IngressArgs,
+    MetricsArgs,
+    RayClusterArgs,
+    ResourcesArgs,
+    TolerationArgs,
+    WorkerGroupArgs,
+)
 from ray_static.checks import At
 from ray_static.errors import RayStaticConfigError
 from ray_static.options import BY_KEY, OPTIONS, Option
@@ -29,6 +36,7 @@ KIND_TYPES: dict[str, set[Any]] = {
     "object": {dict[str, Any]},
     "groups": {list[WorkerGroupArgs]},
     "tolerations": {list[TolerationArgs]},
+    "record": {MetricsArgs, IngressArgs},
 }
 
 

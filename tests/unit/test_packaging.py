@@ -51,12 +51,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
-def test_the_wheel_holds_only_the_component_package_and_its_typed_marker(wheel: zipfile.ZipFile) -> None:
+def test_the_wheel_holds_only_the_component_package_and_its_data(wheel: zipfile.ZipFile) -> None:
     files = {n for n in wheel.namelist() if ".dist-info/" not in n}
-    expected = {f"ray_static/{p.name}" for p in (REPO / "ray_static").glob("*.py")} | {"ray_static/py.typed"}
+    package = REPO / "ray_static"
+    data = {
+        *package.glob("dashboards/*.json"),  # Ray's Grafana dashboards
+        *package.glob("charts/capabilities/**/*.yaml"),  # the chart the PodMonitor CRD check templates
+    }
+    expected = {f"ray_static/{p.name}" for p in package.glob("*.py")} | {"ray_static/py.typed"}
+    expected |= {str(p.relative_to(REPO)) for p in data}
     assert files == expected  # no top-level __main__.py, program/, provider/, examples/ or tests/
     # The stack-config layer is the program's: nothing in the wheel reads `ray-static:*` config.
-    for name in files - {"ray_static/py.typed"}:
+    for name in {n for n in files if n.endswith(".py")}:
         text = wheel.read(name).decode()
         for marker in ("get_config_env", "pulumi.Config(", "program_config", "PROJECT ="):
             assert marker not in text, (name, marker)

@@ -48,6 +48,12 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "readOnlyRootFilesystem": "boolean",
         "usageStats": "boolean",
         "terminationGracePeriodSeconds": "integer",
+        "metrics": "#/types/ray-static:index:MetricsArgs",
+        "ingress": "#/types/ray-static:index:IngressArgs",
+        "serviceAnnotations": "object",
+        "loadBalancerSourceRanges": "array",
+        "serve": "boolean",
+        "servePort": "integer",
     }
     assert resource["requiredInputs"] == []
     assert all(v.get("description") for v in inputs.values())
@@ -65,6 +71,7 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "authToken": "string",
         "authSecretName": "string",
         "image": "string",
+        "dashboardIngressUrl": "string",
     }
     assert sorted(resource["required"]) == [
         "clientAddress",
@@ -79,12 +86,31 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
 def test_nested_types_are_pinned() -> None:
     types = schema()["types"]
     assert sorted(types) == [
+        "ray-static:index:IngressArgs",
+        "ray-static:index:MetricsArgs",
         "ray-static:index:ResourcesArgs",
         "ray-static:index:TolerationArgs",
         "ray-static:index:WorkerGroupArgs",
     ]
     props = {name: sorted(t["properties"]) for name, t in types.items()}
     assert props == {
+        "ray-static:index:IngressArgs": [
+            "annotations",
+            "className",
+            "controllerNamespaces",
+            "host",
+            "path",
+            "tlsSecret",
+        ],
+        "ray-static:index:MetricsArgs": [
+            "grafanaDashboards",
+            "grafanaNamespace",
+            "grafanaUrl",
+            "podMonitor",
+            "podMonitorLabels",
+            "prometheusNamespaces",
+            "prometheusUrl",
+        ],
         "ray-static:index:ResourcesArgs": ["cpu", "cpuRequest", "gpus", "memory", "memoryRequest"],
         "ray-static:index:TolerationArgs": ["effect", "key", "operator", "tolerationSeconds", "value"],
         "ray-static:index:WorkerGroupArgs": ["name", "nodeSelector", "replicas", "resources", "tolerations"],

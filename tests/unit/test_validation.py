@@ -107,8 +107,10 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {"worker": 3},
         "worker: got an unknown setting; expected one of affinity, allow_unauthenticated_exposure, "
         "allowed_client_namespaces, allowed_client_pod_labels, auth, auth_token, create_namespace, env, "
-        "head_ray_cpus, head_resources, image, image_pull_policy, image_pull_secrets, namespace, network_policy, "
-        "node_selector, pod_annotations, ray_version, read_only_root_filesystem, service_account, service_type, "
+        "head_ray_cpus, head_resources, image, image_pull_policy, image_pull_secrets, ingress, "
+        "load_balancer_source_ranges, metrics, namespace, network_policy, "
+        "node_selector, pod_annotations, ray_version, read_only_root_filesystem, serve, serve_port, "
+        "service_account, service_annotations, service_type, "
         "termination_grace_period_seconds, tolerations, usage_stats, worker_groups, "
         'worker_resources, workers (did you mean "workers"?).',
     ),
@@ -137,7 +139,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {"env": {"RAY_AUTH_MODE": "disabled"}},
         'env.RAY_AUTH_MODE: got "RAY_AUTH_MODE"; expected a variable ray-static does not manage '
         "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
-        "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP).",
+        "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, "
+        "DASHBOARD_METRIC_PORT).",
     ),
     (
         "bad label in node selector",

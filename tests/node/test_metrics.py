@@ -1,0 +1,189 @@
+"""Metrics and Grafana settings on the real node: real Ray 2.60.0 in the program's pods.
+
+What Prometheus scrapes (the metrics port of every Ray pod, the dashboard's pinned metrics port on the head)
+answers Prometheus text with `ray_` series to a pod in namespace `monitoring`, by pod IP and through the
+head Service; the head's dashboard reports the Grafana of `metrics.grafanaUrl` and reaches the Prometheus of
+`metrics.prometheusUrl`. Stand-ins for both (their health endpoints only) run as a pod behind Services
+named like kube-prometheus-stack's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ray_static import constants as c
+from tests.e2e.support import Stack, make_project, open_stack
+from tests.node.conftest import NodeSession
+from tests.node.support import RayView, RealNode, log, parse_result, timed, wait_for
+
+NAMESPACE = "ray-metrics"
+MONITORING = "monitoring"
+HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
+WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
+GRAFANA = f"http://grafana.{MONITORING}.svc.cluster.local:3000"
+PROMETHEUS = f"http://prometheus-operated.{MONITORING}.svc.cluster.local:9090"
+CONFIG = {
+    "namespace": NAMESPACE,
+    "headCpu": "1",
+    "headMemory": "2Gi",
+    # The node has 2 CPUs: one worker requesting 200m beside the 1-CPU head.
+    "workers": "1",
+    "workerCpu": "1",
+    "workerCpuRequest": "200m",
+    "workerMemory": "1Gi",
+    "metrics": json.dumps(
+        {"prometheusNamespaces": [MONITORING], "grafanaUrl": GRAFANA, "prometheusUrl": PROMETHEUS}
+    ),
+}
+START_TIMEOUT = 300.0
+STAND_INS = """
+import http.server, json, threading
+ANSWERS = {3000: ("/api/health", {"database": "ok"}), 9090: ("/api/v1/query", {"status": "success"})}
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        path, answer = ANSWERS[self.server.server_port]
+        self.send_response(200 if self.path.split("?")[0] == path else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(answer).encode())
+for port in ANSWERS:
+    threading.Thread(target=http.server.HTTPServer(("0.0.0.0", port), Health).serve_forever).start()
+"""
+"""Grafana's and Prometheus' health endpoints, as much of them as Ray's dashboard asks for."""
+SCRAPE = """
+import json, sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+print("RESULT", json.dumps([line for line in body.splitlines() if line.startswith(("ray_", "# TYPE ray_"))]))
+"""
+DASHBOARD = """
+import json, os, sys, urllib.request
+token = open(os.environ["RAY_AUTH_TOKEN_PATH"]).read().strip()
+url = "http://127.0.0.1:8265" + sys.argv[1]
+req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+print("RESULT", urllib.request.urlopen(req, timeout=15).read().decode())
+"""
+
+
+def _stand_ins() -> list[dict[str, Any]]:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "stand-ins", "namespace": MONITORING, "labels": {"app": "stand-ins"}},
+        "spec": {
+            "securityContext": {
+                "runAsUser": 1000,
+                "runAsGroup": 100,
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "stand-ins",
+                    "image": c.DEFAULT_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "command": ["python", "-c", STAND_INS],
+                    "resources": {
+                        "requests": {"cpu": "50m", "memory": "128Mi"},
+                        "limits": {"memory": "512Mi"},
+                    },
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }
+            ],
+        },
+    }
+    services = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": MONITORING},
+            "spec": {"selector": {"app": "stand-ins"}, "ports": [{"name": "http", "port": port}]},
+        }
+        for name, port in (("grafana", 3000), ("prometheus-operated", 9090))
+    ]
+    return [pod, *services]
+
+
+@dataclass
+class Deployed:
+    node: RealNode
+    stack: Stack
+    ray: RayView
+
+
+@pytest.fixture(scope="module")
+def deployed(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    node = real_node.node
+    node.kubectl("create", "namespace", MONITORING)
+    for obj in _stand_ins():
+        node.apply(obj)
+    node.wait_ready(MONITORING, "app=stand-ins", 1, timeout=120)
+    work = tmp_path_factory.mktemp("metrics-stack")
+    stack = open_stack(make_project(work / "project"), "metrics", node.env, work / "backend")
+    stack.set_config(CONFIG)
+    view = RayView(node, NAMESPACE, HEAD, WORKERS)
+    t0 = time.monotonic()
+    stack.up()
+    view_nodes = view.wait_complete(1, START_TIMEOUT)
+    timed("pulumi up -> head + 1 worker ALIVE (metrics stack)", time.monotonic() - t0)
+    log(f"ray nodes: {[n['node_ip'] for n in view_nodes]}")
+    try:
+        yield Deployed(node, stack, view)
+    finally:
+        try:
+            stack.destroy()
+        except Exception as exc:  # the node goes down next anyway
+            log(f"destroy at teardown: {exc}")
+        stack.remove()
+
+
+def _scrape(node: RealNode, url: str) -> list[str] | None:
+    try:
+        lines = parse_result(node.exec(MONITORING, "stand-ins", ["python", "-c", SCRAPE, url], timeout=30))
+    except AssertionError:
+        return None
+    return lines if any(line.startswith("ray_") for line in lines) else None
+
+
+def test_every_ray_pod_exports_ray_series_to_the_monitoring_namespace(deployed: Deployed) -> None:
+    node = deployed.node
+    pods = [deployed.ray.head(), *node.ready_pods(NAMESPACE, WORKERS)]
+    assert len(pods) == 2
+    for pod in pods:
+        url = f"http://{pod['status']['podIP']}:{c.METRICS_PORT}/metrics"
+        lines = wait_for(f"ray_ series at {url}", lambda url=url: _scrape(node, url), 120, 3)
+        assert any(line.startswith("# TYPE ray_") for line in lines), lines[:20]
+
+
+def test_the_head_dashboard_exports_on_the_pinned_port(deployed: Deployed) -> None:
+    node = deployed.node
+    ip = deployed.ray.head()["status"]["podIP"]
+    for url in (
+        f"http://{ip}:{c.DASHBOARD_METRICS_PORT}/metrics",
+        f"http://ray-head.{NAMESPACE}.svc.cluster.local:{c.DASHBOARD_METRICS_PORT}/metrics",
+    ):
+        lines = wait_for(f"ray_ series at {url}", lambda url=url: _scrape(node, url), 120, 3)
+        assert any(line.startswith("ray_dashboard") for line in lines), lines[:20]
+
+
+def _dashboard(deployed: Deployed, path: str) -> dict[str, Any]:
+    head = deployed.ray.head()["metadata"]["name"]
+    result = deployed.node.exec(NAMESPACE, head, ["python", "-c", DASHBOARD, path], timeout=60)
+    return parse_result(result)
+
+
+def test_the_dashboard_reports_the_grafana_it_was_given(deployed: Deployed) -> None:
+    data = _dashboard(deployed, "/api/grafana_health")["data"]
+    log(f"grafana_health: {data}")
+    assert data["grafanaHost"] == GRAFANA  # RAY_GRAFANA_IFRAME_HOST: where the browser loads panels from
+    assert "default" in data["dashboardUids"]
+
+
+def test_the_dashboard_reaches_the_prometheus_it_was_given(deployed: Deployed) -> None:
+    assert _dashboard(deployed, "/api/prometheus_health")["msg"] == "prometheus running"
