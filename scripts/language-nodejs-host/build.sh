@@ -3,7 +3,7 @@
 # cache, keyed by the Pulumi version and a hash of main.go (an edit rebuilds it like a version bump would).
 #
 #   scripts/language-nodejs-host/build.sh [build]   build if missing (cached: returns at once)
-#   scripts/language-nodejs-host/build.sh env       print `export PATH=...` (eval "$(... env)")
+#   scripts/language-nodejs-host/build.sh env       print `export PATH=...` (eval "$(... env)"; after toolchain.sh env)
 #   scripts/language-nodejs-host/build.sh dir       print the directory holding pulumi-language-nodejs
 #
 # Layout: ${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}/toolchain/language-nodejs-<version>-<hash>/ (+ .built)
@@ -88,7 +88,9 @@ case "${1:-build}" in
   build) build ;;
   env)
     is_built || { log "not built: $0 build"; exit 1; }
-    echo "export PATH=\"$DIR:\$PATH\""
+    # Appended: where the toolchain's pulumi directory is on PATH, its symlink (see link_beside_pulumi) is the
+    # one found, so the engine sees the host where it expects a bundled one.
+    echo "export PATH=\"\$PATH:$DIR\""
     ;;
   dir) echo "$DIR" ;;
   *) echo "usage: $0 [build] | env | dir" >&2; exit 2 ;;
