@@ -82,12 +82,22 @@ def test_package_add_generates_links_and_installs_the_sdk(ts_project: Path) -> N
 
 
 def test_tsc_type_checks_the_program_against_the_generated_sdk(
-    ts_project: Path, node_env: dict[str, str], tmp_path: Path
+    ts_project: Path, node_env: dict[str, str]
 ) -> None:
     tsc = str(ts_project / "node_modules" / ".bin" / "tsc")
     t0 = time.monotonic()
     run([tsc, "--noEmit"], node_env, ts_project)
     print(f"tsc --noEmit: {time.monotonic() - t0:.1f}s")
+
+    # The README's TypeScript example type-checks too.
+    readme = (ts_project.parents[1] / "README.md").read_text()
+    snippet = readme.split("```typescript\n", 1)[1].split("```", 1)[0]
+    (ts_project / "readme.ts").write_text(snippet)
+    options = ["--strict", "--skipLibCheck", "--module", "commonjs", "--moduleResolution", "node"]
+    try:
+        run([tsc, "--noEmit", *options, "--target", "es2020", "readme.ts"], node_env, ts_project)
+    finally:
+        (ts_project / "readme.ts").unlink()
 
     # The check has teeth: a wrong input type and an unknown input fail against the SDK's declarations.
     bad = ts_project / "bad.ts"
@@ -96,7 +106,6 @@ def test_tsc_type_checks_the_program_against_the_generated_sdk(
         'new rayStatic.RayCluster("x", { namespace: "x", workers: "two" });\n'
         'new rayStatic.RayCluster("y", { namespace: "y", replicas: 2 });\n'
     )
-    options = ["--strict", "--skipLibCheck", "--module", "commonjs", "--moduleResolution", "node"]
     try:
         proc = subprocess.run(
             [tsc, "--noEmit", *options, "--target", "es2020", "bad.ts"],
