@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi import automation as auto
 
 from tests.e2e.support import REPO, Cluster, Stack, open_stack, wait_for
 from tests.e2e.test_consumers import make_checkout, make_pulumi_home, pulumi_cli
@@ -137,7 +138,19 @@ def test_typescript_stack_deploys_and_destroys_two_clusters(
     ts_stack: Stack, cluster: Cluster, node_env: dict[str, str]
 ) -> None:
     assert "KUBECONFIG" not in node_env  # only the program's explicit provider knows the cluster
-    ts_stack.set_config({"kubeconfig": str(cluster.kubeconfig), "cpuWorkers": "2", "gpuWorkers": "1"})
+    ts_stack.set_config({"kubeconfig": str(cluster.kubeconfig), "cpuWorkers": "-1", "gpuWorkers": "1"})
+    with pytest.raises(auto.CommandError) as failure:
+        ts_stack.up()
+    # Bad input from TypeScript: the plugin's one sentence, through our host, no traceback.
+    message = str(failure.value)
+    assert "workers: got -1; expected a whole number from 0 to 1000." in message, message
+    assert "Traceback" not in message and 'File "' not in message, message
+    assert not cluster.exists("namespace", NAMESPACES["cpu"])
+
+    ts_stack.set_config({"cpuWorkers": "2"})
+    _, steps = ts_stack.preview()  # a dry run of the program (--dry-run)
+    planned = {s.urn.rsplit("::", 1)[-1] for s in steps if s.type == "ray-static:index:RayCluster"}
+    assert planned == {"cpu", "gpu"}
     t0 = time.monotonic()
     ts_stack.up()
     print(f"pulumi up: {time.monotonic() - t0:.0f}s")
