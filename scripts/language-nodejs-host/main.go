@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blang/semver"
 	"google.golang.org/grpc"
@@ -57,6 +58,7 @@ func main() {
 	}
 	logging.InitLogging(false, 0, false)
 	h := &host{}
+	h.cancelCtx, h.cancel = context.WithCancel(context.Background())
 	if args := flag.Args(); len(args) > 0 {
 		h.engineAddress = args[0]
 	}
@@ -80,6 +82,15 @@ func main() {
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	engineAddress string
+	// Cancelled by the Cancel RPC (the engine's answer to Ctrl-C, and its last call before shutting us down):
+	// a running program gets SIGINT, so @pulumi/pulumi can finish its in-flight resource registrations.
+	cancelCtx context.Context
+	cancel    context.CancelFunc
+}
+
+func (h *host) Cancel(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
+	h.cancel()
+	return &emptypb.Empty{}, nil
 }
 
 // nodeOptions are the `runtime.options` of Pulumi.yaml that this host understands.
@@ -321,7 +332,12 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	args = append(args, entry)
 	args = append(args, req.GetArgs()...)
 
-	cmd := exec.CommandContext(ctx, "node", args...)
+	runCtx, stop := context.WithCancel(h.cancelCtx)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	cmd := exec.CommandContext(runCtx, "node", args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second // then killed
 	cmd.Env = append(os.Environ(), "PULUMI_CONFIG="+cfg, "PULUMI_CONFIG_SECRET_KEYS="+secretKeys)
 	if opts.typescript {
 		cmd.Env = append(cmd.Env, "PULUMI_NODEJS_TYPESCRIPT=true")
