@@ -136,16 +136,19 @@ def parse_result(result: subprocess.CompletedProcess[str]) -> Any:
 
 NODES_CODE = """
 import json, os, urllib.request
+path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+token = open(path).read().strip() if path else ""
 req = urllib.request.Request(
     "http://127.0.0.1:8265/api/v0/nodes?limit=1000&detail=true",
-    headers={"Authorization": "Bearer " + os.environ.get("RAY_AUTH_TOKEN", "")},
+    headers={"Authorization": "Bearer " + token},
 )
 print("RESULT", urllib.request.urlopen(req, timeout=15).read().decode())
 """
 
 
 class RayView:
-    """Ray's own view of the cluster, read inside the head pod (its env carries the token from the Secret)."""
+    """Ray's own view of the cluster, read inside the head pod (which has the token as a file from the
+    Secret, at RAY_AUTH_TOKEN_PATH)."""
 
     def __init__(self, node: RealNode, namespace: str, head_selector: str, worker_selector: str) -> None:
         self.node = node

@@ -13,9 +13,11 @@ import errno
 import json
 import re
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,17 +216,23 @@ JOB = "import ray; ray.init(); print('JOB-OK', ray.cluster_resources()['CPU'])"
 
 
 def _ray_cli(*args: str, token: str | None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The `ray` CLI on this machine, given the token as a file (RAY_AUTH_TOKEN_PATH), as the pods are."""
     env = {"PATH": str(REPO / "venv" / "bin") + ":/usr/bin:/bin", "RAY_AUTH_MODE": "token"}
-    if token:
-        env["RAY_AUTH_TOKEN"] = token
-    return subprocess.run(
-        [str(REPO / "venv" / "bin" / "ray"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as home:
+        env["HOME"] = home
+        if token:
+            path = Path(home) / "ray-token"
+            path.write_text(token)
+            path.chmod(0o600)
+            env["RAY_AUTH_TOKEN_PATH"] = str(path)
+        return subprocess.run(
+            [str(REPO / "venv" / "bin" / "ray"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def test_2_job_through_port_forward_and_client_task_from_an_allowed_namespace(deployed: Deployed) -> None:
