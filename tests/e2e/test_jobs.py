@@ -67,14 +67,19 @@ def test_up_creates_the_jobs_and_waits_for_the_awaited_one(stack: Stack, cluster
     outputs = stack.outputs()["jobs"]
     assert outputs["hello"] == {"submission_id": job_name(HELLO), "status": "SUCCEEDED"}
     assert outputs["later"]["submission_id"] == job_name(LATER)
-    # The API server admitted the submitter under `restricted`, with the token only as a secretKeyRef.
+    # The API server admitted the submitter under `restricted`, with the token only as a file from the
+    # cluster's Secret (no value in the spec or the environment) and a read-only root filesystem.
     [pod] = cluster.get("pods", "-n", NAMESPACE, "-l", f"job-name={job_name(HELLO)}")["items"]
     [container] = pod["spec"]["containers"]
-    token = {e["name"]: e for e in container["env"]}["RAY_AUTH_TOKEN"]
-    assert token == {
-        "name": "RAY_AUTH_TOKEN",
-        "valueFrom": {"secretKeyRef": {"name": "lab-auth", "key": "token"}},
+    env = {e["name"]: e for e in container["env"]}
+    assert env["RAY_AUTH_TOKEN_PATH"] == {
+        "name": "RAY_AUTH_TOKEN_PATH",
+        "value": "/var/run/secrets/ray/token",
     }
+    assert "RAY_AUTH_TOKEN" not in env
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["ray-auth"]["secret"]["secretName"] == "lab-auth"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert stack.outputs()["auth_token"] not in json.dumps(hello)
     assert pod["metadata"]["labels"]["ray-static/job-submitter"] == "true"
 
@@ -118,7 +123,9 @@ def test_a_second_stack_submits_through_the_clusters_outputs(
         [container] = job["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e for e in container["env"]}
         assert env["RAY_API_SERVER_ADDRESS"]["value"] == outputs["dashboard_url"]
-        assert env["RAY_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "lab-auth"
+        volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+        assert env["RAY_AUTH_TOKEN_PATH"]["value"] == "/var/run/secrets/ray/token"
+        assert volumes["ray-auth"]["secret"]["secretName"] == "lab-auth"
         assert container["image"] == outputs["image"]
         # A no-op, but for the StackReference, which every run reads afresh.
         assert [s for s in changed_steps(other) if s[1] != "pulumi:pulumi:StackReference"] == []
