@@ -213,6 +213,11 @@ except OSError:
 print("RESULT", json.dumps(out))
 """
 JOB = "import ray; ray.init(); print('JOB-OK', ray.cluster_resources()['CPU'])"
+SQUARES = """import ray
+ray.init()
+print("SQUARES", sum(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(10)])))
+"""
+"""A job's file, shipped as its runtime_env working_dir."""
 
 
 def _ray_cli(*args: str, token: str | None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -246,6 +251,16 @@ def test_2_job_through_port_forward_and_client_task_from_an_allowed_namespace(de
         job = _ray_cli("job", "submit", "--address", address, "--", "python", "-c", JOB, token=token)
         timed("ray job submit via port-forward: submit -> succeeded", time.monotonic() - t0)
         assert job.returncode == 0 and "JOB-OK" in job.stdout + job.stderr, (job.stdout + job.stderr)[-4000:]
+        # A runtime_env working_dir is uploaded and unpacked under /tmp/ray: it works with the read-only root.
+        with tempfile.TemporaryDirectory() as src:
+            (Path(src) / "squares.py").write_text(SQUARES)
+            job = _ray_cli(
+                "job", "submit", "--address", address, "--working-dir", src, "--", "python", "squares.py",
+                token=token,
+            )  # fmt: skip
+        assert job.returncode == 0 and "SQUARES 285" in job.stdout + job.stderr, (job.stdout + job.stderr)[
+            -4000:
+        ]
         refused = _ray_cli("job", "submit", "--address", address, "--", "echo", "should-not-run", token=None)
         assert refused.returncode != 0, refused.stdout[-2000:]
         assert "should-not-run" not in refused.stdout
