@@ -35,3 +35,23 @@ def all_containers(rendered: list[Rendered]) -> list[dict[str, Any]]:
 def env_of(c: dict[str, Any]) -> dict[str, Any]:
     """A container's env entries by name."""
     return {e["name"]: e for e in c.get("env", [])}
+
+
+RESTRICTED_POD = {
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "runAsGroup": 100,
+    "fsGroup": 100,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""The pod securityContext of every pod ray-static makes (the `restricted` standard, as the image's user)."""
+RESTRICTED_CONTAINER = {
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "runAsGroup": 100,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""The container securityContext of every container ray-static makes."""

@@ -8,7 +8,15 @@ import pytest
 
 from ray_static import RayCluster, RayClusterArgs
 from ray_static import constants as c
-from tests.support.manifests import all_containers, container, deployment, env_of, pod_spec
+from tests.support.manifests import (
+    RESTRICTED_CONTAINER,
+    RESTRICTED_POD,
+    all_containers,
+    container,
+    deployment,
+    env_of,
+    pod_spec,
+)
 from tests.support.render import Rendered, Run, find, find_all, run_cluster, run_programs
 
 PINNED_FLAGS = [
@@ -371,24 +379,10 @@ def test_every_container_is_restricted(rendered: list[Rendered]) -> None:
     containers = all_containers(rendered)
     assert len(containers) == 3
     for each in containers:
-        assert each["securityContext"] == {
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 100,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
+        assert each["securityContext"] == RESTRICTED_CONTAINER
     for name in ("ray-head", "ray-worker"):
         spec = pod_spec(rendered, name)
-        assert spec["securityContext"] == {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 100,
-            "fsGroup": 100,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
+        assert spec["securityContext"] == RESTRICTED_POD
         assert spec["serviceAccountName"] == "ray"
         assert spec["automountServiceAccountToken"] is False
 

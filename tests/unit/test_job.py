@@ -13,6 +13,7 @@ from ray_static import constants as c
 from ray_static.job_objects import await_annotations
 from ray_static.job_settings import default_submission_id, resolve_job
 from ray_static.submitter import SCRIPT, submit_options, submitter_command
+from tests.support.manifests import RESTRICTED_CONTAINER, RESTRICTED_POD
 from tests.support.render import Rendered, RenderError, Run, find, find_all, run_programs
 from tests.unit.test_kubernetes_schema import kubernetes_version
 
@@ -297,22 +298,8 @@ def test_the_clusters_network_policy_admits_the_submitter_on_the_dashboard_port_
 def test_the_submitter_is_restricted_bounded_and_final_on_a_job_failure(with_cluster: Run) -> None:
     spec = submitter(with_cluster).inputs["spec"]
     pod_spec = spec["template"]["spec"]
-    assert pod_spec["securityContext"] == {
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "runAsGroup": 100,
-        "fsGroup": 100,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    assert container(with_cluster)["securityContext"] == {
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "runAsGroup": 100,
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    assert pod_spec["securityContext"] == RESTRICTED_POD
+    assert container(with_cluster)["securityContext"] == RESTRICTED_CONTAINER
     assert pod_spec["automountServiceAccountToken"] is False
     assert pod_spec["restartPolicy"] == "Never"
     assert spec["backoffLimit"] == c.JOB_BACKOFF_LIMIT
