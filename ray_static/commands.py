@@ -93,10 +93,11 @@ def wait_for_gcs_command(settings: Settings) -> list[str]:
 
 
 def raise_nofile_script() -> str:
-    """Raise the open-files limit to NOFILE_LIMIT, or as far as the node's hard limit allows: a node with a
-    lower hard limit gets a smaller raise, never a failed container."""
+    """Raise the soft open-files limit to NOFILE_LIMIT, or as far as the hard limit allows: a node with a
+    lower hard limit gets a smaller raise, never a failed container (only the soft limit changes, which
+    needs no privilege up to the hard one)."""
     limit = c.NOFILE_LIMIT
-    return f'ulimit -n {limit} 2>/dev/null || ulimit -n "$(ulimit -H -n)" 2>/dev/null || true'
+    return f'ulimit -S -n {limit} 2>/dev/null || ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true'
 
 
 def head_command(settings: Settings) -> list[str]:
