@@ -177,3 +177,42 @@ def test_pulumi_stack_init_and_up_in_a_clone(
         run(["pulumi", "stack", "rm", "dev", "--yes"], env, project)
     assert not cluster.exists("namespace", "ray-direct")
     assert list(Path(user_env["RAY_STATIC_CACHE"]).iterdir()) == []
+
+
+def test_run_without_pulumi_and_go_says_what_is_needed_in_one_sentence(
+    user_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No pulumi on PATH and no Go: one sentence naming the pieces, their typical time and the ways out."""
+    project = clone(tmp_path_factory.mktemp("nogo") / "ray-static", "ray-nogo")
+    (project / "venv").symlink_to(REPO / "venv")
+    kubectl_only = tmp_path_factory.mktemp("kubectl-only")
+    shutil.copy2(toolchain_dir("kubernetes") / "kubectl", kubectl_only)
+    env = {**user_env, "PATH": ":".join((str(kubectl_only), *SYSTEM_PATH))}
+    assert shutil.which("pulumi", path=env["PATH"]) is None
+    proc = subprocess.run(
+        ["scripts/run"], env=env, cwd=project, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "[run] Go is needed to build language-python pulumi (typical "
+    ), proc.stdout + proc.stderr
+    assert "install Go (https://go.dev/dl/), or install the Pulumi CLI 3.208.0 or newer" in lines[0]
+    assert "step " not in proc.stdout
+    assert list(Path(user_env["RAY_STATIC_CACHE"]).iterdir()) == []
+
+
+def test_the_readme_starts_with_the_plain_pulumi_path_and_the_minimum_version() -> None:
+    """The quick start comes first and names the same minimum Pulumi that scripts/run enforces."""
+    readme = (REPO / "README.md").read_text()
+    minimum = next(
+        line.split("=", 1)[1]
+        for line in (REPO / "scripts" / "run").read_text().splitlines()
+        if line.startswith("MIN_PULUMI=")
+    )
+    sections = [line for line in readme.splitlines() if line.startswith("## ")]
+    assert sections[0] == "## Quick start"
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "pulumi stack init dev && pulumi up" in quick_start
+    assert f"({minimum} or newer" in quick_start
+    assert "`scripts/run` is the zero-install path" in quick_start
