@@ -529,8 +529,9 @@ install_provider_plugin() {
   dest="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION/pulumi-resource-kubernetes"
   cmp -s "$bin" "$dest" && return 0
   log "installing pulumi-resource-kubernetes v$PULUMI_K8S_PROVIDER_VERSION into the plugin cache"
-  PULUMI_SKIP_UPDATE_CHECK=true "$(piece_dir pulumi)/pulumi" plugin install resource kubernetes \
-    "v$PULUMI_K8S_PROVIDER_VERSION" --file "$bin" >/dev/null
+  local out
+  out=$(PULUMI_SKIP_UPDATE_CHECK=true "$(piece_dir pulumi)/pulumi" plugin install resource kubernetes \
+    "v$PULUMI_K8S_PROVIDER_VERSION" --file "$bin" 2>&1) || { echo "$out" >&2; return 1; }
 }
 
 # PATH order (the table's path column): pulumi first, so the bundled-host symlinks above are what PATH
