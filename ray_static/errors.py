@@ -8,6 +8,8 @@ def show(value: Any) -> str:
     """How a given value appears in an error message: strings quoted, everything else as Python shows it."""
     if isinstance(value, str):
         return json.dumps(value)
+    if type(value).__name__ == "Output":  # pulumi.Output, without importing pulumi here
+        return "an Output (a value known only during the deployment)"
     return repr(value)
 
 

@@ -16,7 +16,7 @@ from ray_static.pod_options import PodOptions
 from ray_static.probes import liveness_probe, readiness_probe
 from ray_static.settings import Resources, Settings, WorkerGroup
 from ray_static.volumes import pod_volumes, ray_mounts, user_mounts
-from ray_static.wire import to_wire
+from ray_static.wire import has_output, to_wire
 
 HEAD_CONTAINER = c.HEAD_CONTAINER
 WORKER_CONTAINER = c.WORKER_CONTAINER
@@ -144,15 +144,21 @@ def serve_ports(settings: Settings) -> list[core.ContainerPortArgs]:
 
 
 def _ray_container(
-    settings: Settings, pod: PodOptions, name: str, command: list[str], ray_address: str
+    settings: Settings,
+    pod: PodOptions,
+    name: str,
+    command: list[str],
+    ray_address: str,
+    *,
+    extra_env: list[core.EnvVarArgs] | None = None,
 ) -> dict[str, Any]:
-    """What the head and worker containers share."""
+    """What the head and worker containers share (``extra_env``: the node type's own variables)."""
     return {
         "name": name,
         "image": pod.image,
         "image_pull_policy": settings.image_pull_policy,
         "command": command,
-        "env": ray_env(settings, ray_address, pod),
+        "env": [*ray_env(settings, ray_address, pod), *(extra_env or [])],
         "env_from": pod.env_from or None,
         "volume_mounts": [*ray_mounts(settings), *user_mounts(pod)],
         "security_context": container_security_context(settings.read_only_root_filesystem),
@@ -160,9 +166,11 @@ def _ray_container(
 
 
 def head_container(settings: Settings) -> core.ContainerArgs:
-    pod = settings.head_pod
+    pod, address = settings.head_pod, f"127.0.0.1:{c.GCS_PORT}"
     return core.ContainerArgs(
-        **_ray_container(settings, pod, HEAD_CONTAINER, head_command(settings), f"127.0.0.1:{c.GCS_PORT}"),
+        **_ray_container(
+            settings, pod, HEAD_CONTAINER, head_command(settings), address, extra_env=head_env(settings)
+        ),
         ports=[*head_ports(), *serve_ports(settings)],
         resources=resource_requirements(settings.head),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
@@ -274,14 +282,22 @@ def head_pod_template(settings: Settings, rollout: Annotations | None = None) ->
     )
 
 
-def template_hash(template: core.PodTemplateSpecArgs) -> str:
-    """sha256 of a pod template's wire form: changes exactly when the template does."""
-    canonical = json.dumps(to_wire(template), sort_keys=True, separators=(",", ":"))
+def _digest(wire: Any) -> str:
+    canonical = json.dumps(wire, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def template_hash(template: core.PodTemplateSpecArgs) -> pulumi.Input[str]:
+    """sha256 of a pod template's wire form: changes exactly when the template does. A template holding
+    an Output (in a user's volume, say) hashes once it is known."""
+    wire = to_wire(template)
+    if has_output(wire):
+        return pulumi.Output.from_input(wire).apply(_digest)
+    return _digest(wire)
+
+
 def worker_pod_template(
-    settings: Settings, group: WorkerGroup, head_hash: str, rollout: Annotations | None = None
+    settings: Settings, group: WorkerGroup, head_hash: pulumi.Input[str], rollout: Annotations | None = None
 ) -> core.PodTemplateSpecArgs:
     """A worker pod; the head template's hash rolls the workers whenever the head pod changes."""
     pod = group.pod
