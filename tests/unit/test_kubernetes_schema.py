@@ -6,7 +6,7 @@ import kubernetes_validate
 import pytest
 
 from tests.support.manifests import RESTRICTED_CONTAINER
-from tests.support.render import kubernetes_objects, run_cluster
+from tests.support.render import RenderError, kubernetes_objects, run_cluster, run_programs
 from tests.support.versions import pinned_versions
 
 
@@ -304,3 +304,36 @@ def test_the_pod_options_configuration_renders_every_option_it_validates() -> No
         "ray-worker-mig": "ray-standard",
     }
     assert (head["terminationGracePeriodSeconds"], default["terminationGracePeriodSeconds"]) == (300, 120)
+
+
+def _cluster_on_a_claim_made_beside_it() -> None:
+    import pulumi_kubernetes.core.v1 as core  # noqa: PLC0415 (inside the mocked run, like the component)
+
+    from ray_static import RayCluster  # noqa: PLC0415
+
+    claim = core.PersistentVolumeClaim(
+        "data",
+        metadata={"name": "ray-data", "namespace": "ray"},
+        spec={"access_modes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    )
+    volume = {"name": "data", "persistentVolumeClaim": {"claimName": claim.metadata.name}}
+    RayCluster("ray", {"volumes": [volume], "volume_mounts": [{"name": "data", "mountPath": "/data"}]})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="the workers' head-template hash turns the head template to plain JSON, so an Output in a "
+    "user's volume (a claim made in the same program) raises TypeError",
+)
+def test_a_volume_may_name_a_claim_made_in_the_same_program() -> None:
+    try:
+        run = run_programs(_cluster_on_a_claim_made_beside_it)
+    except RenderError as error:
+        raise error.error from None
+    deployments = [o for o in kubernetes_objects(run.resources) if o["kind"] == "Deployment"]
+    assert len(deployments) == 2
+    for manifest in deployments:
+        kubernetes_validate.validate(manifest, kubernetes_version(), strict=True)
+        volumes = {v["name"]: v for v in manifest["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "ray-data"}
