@@ -8,6 +8,7 @@ is asserted, so one failed assertion leaves the stack where the next test expect
 """
 
 import json
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from tests.e2e.support import Cluster, Stack, make_project, open_stack, wait_for
+from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack, wait_for
 from tests.support.manifests import RESTRICTED_CONTAINER
 
+PROGRAMS = Path(__file__).parent / "programs"
 NAMESPACE = "ray-features"
 CLAIM = "ray-data"
 VOLUME = "ray-static-e2e-features-data"
@@ -366,3 +368,37 @@ def test_destroy_leaves_nothing_in_the_namespace(stack: Stack, cluster: Cluster)
     assert leftovers(cluster) == LEFT_BY_OTHERS
     # The claim the pods used is the platform team's: still there, still bound.
     assert cluster.get("pvc", CLAIM, "-n", NAMESPACE)["status"]["phase"] == "Bound"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=auto.CommandError,
+    reason="the workers' head-template hash turns the head template to plain JSON, so an Output in a "
+    "user's volume (a claim made in the same program) raises TypeError",
+)
+def test_python_args_mount_a_claim_made_in_the_same_program(
+    cluster: Cluster, backend: Path, tmp_path: Path
+) -> None:
+    """The component's own args (snake_case, from Python), with the claim's name an Output."""
+    project = make_project(tmp_path / "project", program=PROGRAMS / "claim_in_program")
+    shutil.copytree(REPO / "ray_static", project / "ray_static", ignore=shutil.ignore_patterns("__pycache__"))
+    other = open_stack(project, "claim", cluster.env, backend)
+    try:
+        other.up()
+        assert other.outputs()["claim"] == "ray-data"
+        pods = cluster.wait_ready("ray-claim", "ray.io/cluster=ray", 3)
+        for pod in pods:
+            volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+            assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "ray-data"}
+        gpu = cluster.pods("ray-claim", "ray.io/cluster=ray,ray.io/group=gpu")[0]["spec"]["containers"][0]
+        assert """'--resources={"accel":1}'""" in gpu["command"][-1]
+        other.destroy()
+        wait_for(
+            lambda: not cluster.exists("namespace", "ray-claim"), 120, "namespace ray-claim to be deleted"
+        )
+        assert not cluster.exists("persistentvolume", "ray-static-e2e-claim-in-program")
+    finally:
+        try:
+            other.destroy()
+        finally:
+            other.remove()
