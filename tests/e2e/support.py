@@ -91,6 +91,18 @@ class Cluster:
             timeout=timeout,
         )
 
+    def apply(self, obj: Mapping[str, Any]) -> None:
+        """`kubectl apply` of one object (a `v1` `List` applies several)."""
+        subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.kubeconfig), "apply", "-f", "-"],
+            input=json.dumps(obj),
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     def get(self, kind: str, *args: str) -> dict[str, Any]:
         """`kubectl get KIND ARGS -o json`, parsed."""
         return json.loads(self.kubectl("get", kind, *args, "-o", "json").stdout)
