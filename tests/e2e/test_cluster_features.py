@@ -370,12 +370,6 @@ def test_destroy_leaves_nothing_in_the_namespace(stack: Stack, cluster: Cluster)
     assert cluster.get("pvc", CLAIM, "-n", NAMESPACE)["status"]["phase"] == "Bound"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=auto.CommandError,
-    reason="the workers' head-template hash turns the head template to plain JSON, so an Output in a "
-    "user's volume (a claim made in the same program) raises TypeError",
-)
 def test_python_args_mount_a_claim_made_in_the_same_program(
     cluster: Cluster, backend: Path, tmp_path: Path
 ) -> None:

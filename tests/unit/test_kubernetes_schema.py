@@ -320,12 +320,6 @@ def _cluster_on_a_claim_made_beside_it() -> None:
     RayCluster("ray", {"volumes": [volume], "volume_mounts": [{"name": "data", "mountPath": "/data"}]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="the workers' head-template hash turns the head template to plain JSON, so an Output in a "
-    "user's volume (a claim made in the same program) raises TypeError",
-)
 def test_a_volume_may_name_a_claim_made_in_the_same_program() -> None:
     try:
         run = run_programs(_cluster_on_a_claim_made_beside_it)

@@ -234,9 +234,6 @@ def test_head_env(case: Case) -> None:
     assert to_wire(head_env(resolve("ray", case.given))) == case.want
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the head container lost head_env when its container was built from _ray_container"
-)
 def test_the_head_container_carries_the_head_env() -> None:
     given: dict[str, Any] = {
         "metrics": {"grafana_url": "https://g.example.com", "prometheus_url": "http://p:9090"}
