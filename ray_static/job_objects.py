@@ -25,10 +25,15 @@ def job_labels(job: JobSettings) -> dict[str, str]:
 
 
 def await_annotations(job: JobSettings) -> dict[str, str]:
-    """How `pulumi up` treats the Job: not awaited, or awaited until it completes (pulumi-kubernetes
-    fails the update when the Job fails, with its pod's termination message: the job's last log lines)."""
+    """How `pulumi up` treats the Job: awaited until it completes (pulumi-kubernetes fails the update when
+    the Job fails, with its pod's termination message: the job's last log lines), or done once created.
+
+    Never skipAwait: for a Job it skips the delete's await too, so a removed or replaced RayJob would be
+    reported gone while its submitter was still stopping the Ray job (and a replacement submitted beside
+    it, or the cluster deleted under it). Its delete is always awaited until the pod, and so the stop, is
+    over."""
     if not job.wait:
-        return {c.SKIP_AWAIT_ANNOTATION: "true"}
+        return {c.WAIT_FOR_ANNOTATION: c.CREATED_CONDITION}
     if job.timeout_seconds is None:
         return {c.TIMEOUT_ANNOTATION: str(c.DEFAULT_JOB_WAIT_SECONDS)}
     return {c.TIMEOUT_ANNOTATION: str(job.timeout_seconds + c.JOB_WAIT_MARGIN_SECONDS)}

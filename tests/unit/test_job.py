@@ -98,7 +98,10 @@ def test_the_command_is_bash_running_the_script_with_the_id_and_the_options() ->
         for s in ('if job status "$id"', 'job submit --submission-id "$id"', 'job logs --follow "$id"')
     )
     assert status < submit < follow
-    assert "--no-wait" in SCRIPT and "trap stop TERM" in SCRIPT and "job stop --no-wait" in SCRIPT
+    assert "--no-wait" in SCRIPT and "trap stop TERM" in SCRIPT
+    # Terminated, it stops the job and waits until Ray reports it ended: its pod, and then its Job, are
+    # gone only once the job is.
+    assert 'job stop "$id"' in SCRIPT and "job stop --no-wait" not in SCRIPT
 
 
 JOB_NAMES = [
@@ -129,7 +132,11 @@ AWAIT = [
         {"timeout_seconds": 600},
         {c.TIMEOUT_ANNOTATION: "720"},
     ),
-    Case("no wait: not awaited", {"wait": False}, {c.SKIP_AWAIT_ANNOTATION: "true"}),
+    Case(
+        "no wait: done once created, its delete still awaited",
+        {"wait": False},
+        {c.WAIT_FOR_ANNOTATION: "jsonpath={.metadata.name}"},
+    ),
 ]
 
 
@@ -316,11 +323,14 @@ def test_the_submitter_is_restricted_bounded_and_final_on_a_job_failure(with_clu
     assert limits["limits"] == limits["requests"] == {"cpu": "250m", "memory": "512Mi"}
 
 
-def test_timeout_is_the_jobs_deadline_and_no_wait_skips_the_await() -> None:
+def test_timeout_is_the_jobs_deadline_and_no_wait_awaits_only_the_delete() -> None:
     run = run_with_cluster({"timeout_seconds": 3600, "wait": False})
     job = submitter(run).inputs
     assert job["spec"]["activeDeadlineSeconds"] == 3600
-    assert job["metadata"]["annotations"] == {c.SKIP_AWAIT_ANNOTATION: "true"}
+    # pulumi-kubernetes skips a Job's delete await too under skipAwait: never used, so removing the
+    # RayJob returns only once its submitter stopped the Ray job and the Job is gone.
+    assert job["metadata"]["annotations"] == {c.WAIT_FOR_ANNOTATION: "jsonpath={.metadata.name}"}
+    assert c.SKIP_AWAIT_ANNOTATION not in json.dumps(job)
 
 
 def test_a_cluster_without_auth_gives_no_token() -> None:

@@ -34,7 +34,9 @@ def test_jobs_run_on_the_programs_cluster() -> None:
         assert head.urn in job.dependencies
     hello = resolve_job("hello", {k: v for k, v in JOBS[0].items() if k != "name"})
     later = resolve_job("later", {k: v for k, v in JOBS[1].items() if k != "name"})
-    assert jobs["later-submitter"].inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    assert jobs["later-submitter"].inputs["metadata"]["annotations"] == {
+        "pulumi.com/waitFor": "jsonpath={.metadata.name}"
+    }
     assert run.stack_outputs["jobs"] == {
         "hello": {"submission_id": hello.submission_id, "status": None},
         "later": {"submission_id": later.submission_id, "status": None},
