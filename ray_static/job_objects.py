@@ -1,5 +1,7 @@
 """The submitter's Kubernetes Job, as typed Args."""
 
+from typing import cast
+
 import pulumi
 import pulumi_kubernetes.batch.v1 as batch
 import pulumi_kubernetes.core.v1 as core
@@ -61,6 +63,12 @@ def submitter_mounts(auth_secret: str | None) -> list[core.VolumeMountArgs]:
     return [*([auth_mount()] if auth_secret else []), *writable_mounts()]
 
 
+def pull_secrets(names: list[str] | None) -> list[core.LocalObjectReferenceArgs] | None:
+    """The cluster's image pull Secrets; without any, no field at all (a Job's pod template is immutable:
+    an empty list where there was none would replace the Job)."""
+    return [core.LocalObjectReferenceArgs(name=name) for name in names] if names else None
+
+
 def submitter_container(job: JobSettings, target: Target) -> core.ContainerArgs:
     """The cluster's image (so the `ray` CLI matches the cluster), restricted, logs as its last words."""
     env = pulumi.Output.all(target.auth_secret, target.dashboard_url).apply(
@@ -104,6 +112,11 @@ def job_args(job: JobSettings, target: Target) -> batch.JobInitArgs:
     new Job; timeout_seconds is its deadline, after which Kubernetes terminates the submitter, which
     stops the Ray job."""
     labels = job_labels(job)
+    # An Output of None leaves the field out, which the SDK's type does not spell.
+    pull = cast(
+        pulumi.Output[list[core.LocalObjectReferenceArgs]],
+        pulumi.Output.from_input(target.image_pull_secrets).apply(pull_secrets),
+    )
     return batch.JobInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=job.job_name,
@@ -126,6 +139,7 @@ def job_args(job: JobSettings, target: Target) -> batch.JobInitArgs:
                 spec=core.PodSpecArgs(
                     restart_policy="Never",
                     containers=[submitter_container(job, target)],
+                    image_pull_secrets=pull,
                     volumes=pulumi.Output.from_input(target.auth_secret).apply(submitter_volumes),
                     security_context=pod_security_context(),
                     # The submitter talks to Ray only, never to the Kubernetes API.

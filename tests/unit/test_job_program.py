@@ -131,6 +131,15 @@ def test_the_plugin_serves_rayjob_and_refuses_bad_inputs_by_schema_name() -> Non
         )
     assert failure.value.property_path == "submissionId"
     with pytest.raises(InputPropertyError) as failure:
+        provider.construct(
+            "hello", "ray-static:index:RayJob", {**OUTPUTS, "entrypoint": "x", "imagePullSecrets": ["Reg"]}
+        )
+    assert failure.value.property_path == "imagePullSecrets[0]"
+    assert failure.value.reason == (
+        'imagePullSecrets[0]: got "Reg"; expected a Kubernetes object name (lowercase letters, digits, '
+        "'-' and '.')."
+    )
+    with pytest.raises(InputPropertyError) as failure:
         provider.construct("hello", "ray-static:index:RayJob", {"entrypoint": "x"})
     assert failure.value.reason == (
         "namespace: got no value; expected the cluster's namespace output here, or a RayCluster as cluster."
