@@ -167,7 +167,7 @@ def test_removing_a_running_job_stops_it_in_ray_and_deletes_its_job(deployed: De
 
     t0 = time.monotonic()
     deployed.run(SQUARES)
-    timed("pulumi up removing the running job -> Job gone, Ray job STOPPED", time.monotonic() - t0)
+    timed("pulumi up removing a running job -> Job gone, STOPPED", time.monotonic() - t0)
     # Checked at once, not waited for: `pulumi up` returned only after both happened.
     assert not node.exists("job", job_name, NAMESPACE)
     assert node.get("pods", "-n", NAMESPACE, "-l", f"job-name={job_name}")["items"] == []
