@@ -17,7 +17,8 @@ from typing import Any, cast
 from program.jobs import JobConfig, parse_jobs
 from program.options import PROGRAM_KEYS
 from ray_static import RayClusterArgs
-from ray_static.args import ResourcesArgs, TolerationArgs, WorkerGroupArgs
+from ray_static.args import HeadArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
+from ray_static.checks import MAX_LISTED
 from ray_static.errors import RayStaticConfigError, invalid, show
 from ray_static.options import BY_KEY, BY_PATH, OPTIONS, Option
 from ray_static.settings import Settings, resolve
@@ -32,7 +33,11 @@ EXAMPLES = {
     "groups": 'a JSON list of worker groups such as [{"name": "gpu", "replicas": 1, "gpus": 1}]',
     "tolerations": 'a JSON list of tolerations such as [{"key": "gpu", "operator": "Exists"}]',
     "object": 'a JSON object such as {"nodeAffinity": {...}}',
+    "objects": 'a JSON list of Kubernetes objects such as [{"name": "data", "emptyDir": {}}]',
+    "numbers": 'a JSON object of numbers such as {"tpu": 4}',
+    "secret_env": 'a JSON object such as {"API_KEY": {"secret": "api", "key": "token"}}',
     "record": 'a JSON object with camelCase fields such as {"podMonitor": true}',
+    "pod": 'a JSON object with camelCase pod options such as {"rayResources": {"tpu": 4}}',
 }
 """What a JSON-valued key of each kind should hold."""
 
@@ -43,10 +48,11 @@ def camel(path: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def _group_fields() -> dict[str, str]:
-    """Fields of a worker group in `workerGroups`: its args in camelCase, its resources flattened in."""
+def _pod_fields(args: type) -> dict[str, str]:
+    """Fields of a worker group in `workerGroups` or of `head`: its args in camelCase, a group's resources
+    flattened in."""
     fields: dict[str, str] = {}
-    for name in WorkerGroupArgs.__annotations__:
+    for name in args.__annotations__:
         if name == "resources":
             fields |= {camel(r): f"resources.{r}" for r in ResourcesArgs.__annotations__}
         else:
@@ -54,8 +60,10 @@ def _group_fields() -> dict[str, str]:
     return fields
 
 
-GROUP_FIELDS = _group_fields()
+GROUP_FIELDS = _pod_fields(WorkerGroupArgs)
 """camelCase JSON field -> WorkerGroupArgs path."""
+HEAD_FIELDS = _pod_fields(HeadArgs)
+"""camelCase JSON field -> HeadArgs path."""
 TOLERATION_FIELDS = {camel(name): name for name in TolerationArgs.__annotations__}
 """camelCase JSON field -> TolerationArgs field."""
 
@@ -88,11 +96,13 @@ def config_name(path: str) -> str:
         if rest is None:
             return base
         if match["field"] == "worker_groups":
-            return f"{base}.{_group_field_name(rest)}"
+            return f"{base}.{_pod_field_name(rest, GROUP_FIELDS)}"
         if match["field"] == "tolerations":
             return f"{base}.{camel(rest)}"
         return f"{base}.{rest}"
     head, _, tail = path.partition(".")
+    if head in BY_PATH and tail and BY_PATH[head].kind == "pod":
+        return f"{BY_PATH[head].key}.{_pod_field_name(tail, HEAD_FIELDS)}"
     if head in BY_PATH and tail and BY_PATH[head].kind == "record":
         field_name, dot, rest = tail.partition(".")
         return f"{BY_PATH[head].key}.{camel(field_name)}{dot}{rest}"
@@ -101,9 +111,9 @@ def config_name(path: str) -> str:
     return path
 
 
-def _group_field_name(rest: str) -> str:
-    """A path inside one worker group (``resources.gpus``, ``tolerations[1].toleration_seconds``)."""
-    for key, arg_path in sorted(GROUP_FIELDS.items(), key=lambda kv: -len(kv[1])):
+def _pod_field_name(rest: str, fields: Mapping[str, str]) -> str:
+    """A path inside one worker group or `head` (``resources.gpus``, ``tolerations[1].effect``)."""
+    for key, arg_path in sorted(fields.items(), key=lambda kv: -len(kv[1])):
         if rest == arg_path or rest.startswith((arg_path + ".", arg_path + "[")):
             tail = rest[len(arg_path) :]
             toleration = re.match(r"^\[(\d+)\]\.(.*)$", tail)
@@ -159,9 +169,8 @@ def _rename(item: Any, fields: Mapping[str, str], where: str, example: str) -> d
         if k not in fields:
             close = difflib.get_close_matches(k, list(fields), n=1)
             hint = f" (did you mean {show(close[0])}?)" if close else ""
-            raise RayStaticConfigError(
-                f"{where}.{k}", "an unknown field", f"one of {', '.join(fields)}{hint}"
-            )
+            known = f"one of {', '.join(fields)}" if len(fields) <= MAX_LISTED else "a known field"
+            raise RayStaticConfigError(f"{where}.{k}", "an unknown field", f"{known}{hint}")
         _set(out, fields[k], v)
     return out
 
@@ -172,14 +181,23 @@ def _tolerations(items: list[Any], where: str) -> list[dict[str, Any]]:
     ]
 
 
+def _pod(item: Any, fields: Mapping[str, str], where: str, example: str) -> dict[str, Any]:
+    """A worker group or `head` from JSON: camelCase fields renamed, its tolerations' too."""
+    pod = _rename(item, fields, where, example)
+    if isinstance(pod.get("tolerations"), list):
+        pod["tolerations"] = _tolerations(pod["tolerations"], f"{where}.tolerations")
+    return pod
+
+
 def _groups(items: list[Any], where: str) -> list[dict[str, Any]]:
-    groups = []
-    for i, item in enumerate(items):
-        group = _rename(item, GROUP_FIELDS, f"{where}[{i}]", EXAMPLES["groups"])
-        if isinstance(group.get("tolerations"), list):
-            group["tolerations"] = _tolerations(group["tolerations"], f"{where}[{i}].tolerations")
-        groups.append(group)
-    return groups
+    return [_pod(item, GROUP_FIELDS, f"{where}[{i}]", EXAMPLES["groups"]) for i, item in enumerate(items)]
+
+
+def _objects(value: Any, option: Option) -> list[Any]:
+    parsed = _json(value, option)
+    if not isinstance(parsed, list):
+        raise invalid(option.key, value, EXAMPLES[option.kind])
+    return cast(list[Any], parsed)
 
 
 def parse_value(value: Any, option: Option) -> Any:
@@ -188,8 +206,12 @@ def parse_value(value: Any, option: Option) -> Any:
         return _scalar(value, option)
     if option.kind == "list":
         return _list(value, option)
-    if option.kind in ("map", "object"):
+    if option.kind in ("map", "object", "numbers", "secret_env"):
         return _object(value, option)
+    if option.kind == "objects":
+        return _objects(value, option)
+    if option.kind == "pod":
+        return _pod(_object(value, option), HEAD_FIELDS, option.key, EXAMPLES["pod"])
     if option.kind == "tolerations":
         return _tolerations(_list(value, option), option.key)
     if option.kind == "record":

@@ -23,7 +23,7 @@ def config_default(option: Option | ProgramOption) -> Any:
     """The default as the stack config spells it: JSON text for lists and maps, "" for "not set"."""
     if option.default is None:
         return ""
-    if option.kind in ("list", "map", "object", "groups", "tolerations", "jobs", "record"):
+    if option.kind not in ("integer", "boolean", "string"):
         return json.dumps(option.default)
     return option.default
 

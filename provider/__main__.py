@@ -9,7 +9,7 @@ components and their args (tests/unit/test_schema.py pins it).
 import re
 import sys
 from importlib.metadata import version
-from typing import Any
+from typing import Any, cast
 
 from pulumi import InputPropertyError, Inputs, ResourceOptions
 from pulumi.provider import ConstructResult, main
@@ -18,18 +18,25 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster, RayJob, RayStaticConfigError
 from ray_static.job_settings import resolve_job, resolve_target
+from ray_static.schema_docs import with_inherited_descriptions
 from ray_static.settings import resolve
 
 NAME = "ray-static"
 
 
 class RayStaticProvider(ComponentProvider):
-    """The inferred component provider, with integer inputs delivered as `int`.
+    """The inferred component provider, with integer inputs delivered as `int`, and the fields the args
+    inherit from PodArgs described like the others.
 
     Numbers cross the wire as floats. pulumi 3.272's ComponentProvider converts integer properties to `int`
     and then overwrites the result with the raw float (a missing `continue` in `map_input_properties`), so
     `workers: 2` would reach RayCluster as `2.0` and fail its whole-number validation.
     """
+
+    def __init__(self, components: list[type[Any]], name: str, version: str = "0.0.0") -> None:
+        super().__init__(components, name, version=version)
+        # The pod options are inherited from PodArgs, whose docstrings inference does not see.
+        self.schema = with_inherited_descriptions(cast(str, self.schema), name)
 
     def map_input_properties(
         self,

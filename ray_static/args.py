@@ -22,6 +22,12 @@ class ResourcesArgs(TypedDict, total=False):
     """CPU request, if lower than the limit (default: equal to `cpu`)."""
     memory_request: str
     """Memory request, if lower than the limit (default: equal to `memory`)."""
+    ephemeral_storage: str
+    """Local disk ("20Gi") as the `ephemeral-storage` request and limit: Ray's logs and spilled objects
+    count against it, and the kubelet evicts a pod above it. Default: none set."""
+    gpu_resource: str
+    """The Kubernetes resource `gpus` counts ("nvidia.com/gpu" by default; e.g. "amd.com/gpu" or a MIG
+    resource such as "nvidia.com/mig-1g.5gb"); Ray's --num-gpus either way."""
 
 
 class TolerationArgs(TypedDict, total=False):
@@ -39,7 +45,74 @@ class TolerationArgs(TypedDict, total=False):
     """For NoExecute: how long the pod stays bound after the taint appears."""
 
 
-class WorkerGroupArgs(TypedDict, total=False):
+class SecretKeyArgs(TypedDict, total=False):
+    """A key of an existing Secret in the cluster's namespace."""
+
+    secret: str
+    """The Secret's name."""
+    key: str
+    """The key inside it."""
+
+
+class PodArgs(TypedDict, total=False):
+    """What every Ray pod can carry: set at the top level of RayClusterArgs (every Ray pod), in `head`
+    (the head alone) and in a `worker_groups` entry (that group). A group's or the head's lists and maps
+    add to the top-level ones; its single values replace them."""
+
+    image: str
+    """Ray container image. Default rayproject/ray:2.60.0; a group's or the head's must run the same
+    Ray version."""
+    image_pull_secrets: list[str]
+    """Names of existing Secrets used to pull the image."""
+    labels: dict[str, str]
+    """Extra labels on the Ray pods (not on their Deployments' selectors)."""
+    annotations: dict[str, str]
+    """Extra annotations on the Ray pods."""
+    env: dict[str, str]
+    """Extra environment variables for the Ray containers."""
+    secret_env: dict[str, SecretKeyArgs]
+    """Environment variables of the Ray containers taken from keys of existing Secrets."""
+    env_from: list[dict[str, Any]]
+    """Kubernetes EnvFromSource objects (camelCase; `configMapRef` or `secretRef`) for the Ray
+    containers."""
+    volumes: list[dict[str, Any]]
+    """Kubernetes Volume objects (camelCase, e.g. a `persistentVolumeClaim`) added to the Ray pods."""
+    volume_mounts: list[dict[str, Any]]
+    """Kubernetes VolumeMount objects (camelCase) for the Ray containers, each naming one of `volumes`;
+    not at /dev/shm or the directories ray-static mounts itself."""
+    sidecars: list[dict[str, Any]]
+    """Kubernetes Container objects (camelCase) run beside Ray in each pod (log shippers, proxies)."""
+    init_containers: list[dict[str, Any]]
+    """Kubernetes Container objects (camelCase) run to completion before Ray starts (on workers, before
+    the wait for the head)."""
+    ray_resources: dict[str, float]
+    """Custom Ray resources the nodes offer (`ray start --resources`), e.g. {"tpu-slice": 1}."""
+    ray_labels: dict[str, str]
+    """Ray node labels (`ray start --labels`) for label-based scheduling; keys in Kubernetes label syntax,
+    not under "ray.io/"."""
+    ray_start_args: list[str]
+    """Extra `ray start` flags (e.g. "--object-store-memory=2000000000"); the flags ray-static sets itself
+    (addresses, ports, CPUs, GPUs, memory, resources, labels) are refused."""
+    node_selector: dict[str, str]
+    """Node labels the Ray pods must match."""
+    tolerations: list[TolerationArgs]
+    """Tolerations for the Ray pods."""
+    affinity: dict[str, Any]
+    """Kubernetes affinity for the Ray pods, in Kubernetes field names (camelCase)."""
+    topology_spread_constraints: list[dict[str, Any]]
+    """Kubernetes TopologySpreadConstraint objects (camelCase); one without a `labelSelector` spreads the
+    pods of its own group."""
+    priority_class_name: str
+    """An existing PriorityClass for the Ray pods."""
+    termination_grace_period_seconds: int
+    """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""
+
+
+class HeadArgs(PodArgs, total=False):
+    """Values for the head pod alone, over the top-level ones (its resources are `head_resources`)."""
+
+
+class WorkerGroupArgs(PodArgs, total=False):
     """An additional group of Ray workers (its own Deployment `<name>-worker-<group>`), e.g. GPU nodes."""
 
     name: str
@@ -48,10 +121,21 @@ class WorkerGroupArgs(TypedDict, total=False):
     """Number of workers in this group (0 to 1000). Default 1."""
     resources: ResourcesArgs
     """CPU, memory and GPUs of each worker in this group (default: the default group's)."""
-    node_selector: dict[str, str]
-    """Node labels this group's pods must match (added to the cluster-wide `node_selector`)."""
-    tolerations: list[TolerationArgs]
-    """Tolerations for this group's pods (added to the cluster-wide `tolerations`)."""
+
+
+class GcsFaultToleranceArgs(TypedDict, total=False):
+    """The head keeps the cluster's GCS state in an external Redis, so a restarted head picks the cluster
+    up again: workers, detached actors and jobs survive it."""
+
+    redis_address: str
+    """Redis as the head reaches it, "host:port" (e.g. "redis.ray.svc.cluster.local:6379"); required."""
+    redis_password_secret: str
+    """An existing Secret in the cluster's namespace holding Redis's password."""
+    redis_password_key: str
+    """The key of the password in that Secret. Default "password"."""
+    external_storage_namespace: str
+    """Where in Redis this cluster's state lives; two clusters sharing one Redis need different ones.
+    Default: the namespace and instance name."""
 
 
 class MetricsArgs(TypedDict, total=False):
@@ -94,13 +178,12 @@ class IngressArgs(TypedDict, total=False):
     """Namespaces of the Ingress controller's pods: the NetworkPolicy admits them to the dashboard port."""
 
 
-class RayClusterArgs(TypedDict, total=False):
-    """Inputs of a static Ray cluster: one head Deployment and fixed-size worker Deployments."""
+class RayClusterArgs(PodArgs, total=False):
+    """Inputs of a static Ray cluster: one head Deployment and fixed-size worker Deployments. The PodArgs
+    fields apply to every Ray pod."""
 
     workers: int
     """Number of Ray workers in the default group (0 to 1000). Default 3."""
-    image: str
-    """Ray container image for every pod. Default rayproject/ray:2.60.0."""
     ray_version: str
     """Ray version in the image ("2.60.0"), when the image tag does not start with it (e.g. "latest")."""
     image_pull_policy: str
@@ -111,24 +194,17 @@ class RayClusterArgs(TypedDict, total=False):
     """Create (and on destroy delete) the namespace. False deploys into an existing one. Default true."""
     head_resources: ResourcesArgs
     """CPU, memory and GPUs of the head pod. Default 2 CPUs, 4Gi."""
+    head: HeadArgs
+    """Values for the head pod alone (volumes, sidecars, Ray resources, scheduling, ...), over the
+    top-level ones."""
     head_ray_cpus: int
     """CPUs the head offers to Ray tasks (--num-cpus). Default 0: tasks run on workers only."""
     worker_resources: ResourcesArgs
     """CPU, memory and GPUs of each worker in the default group. Default 1 CPU, 2Gi."""
     worker_groups: list[WorkerGroupArgs]
     """Additional worker groups, each its own Deployment."""
-    node_selector: dict[str, str]
-    """Node labels every Ray pod must match."""
-    tolerations: list[TolerationArgs]
-    """Tolerations for every Ray pod."""
-    affinity: dict[str, Any]
-    """Kubernetes affinity for every Ray pod, in Kubernetes field names (camelCase)."""
-    image_pull_secrets: list[str]
-    """Names of existing Secrets used to pull the image."""
-    env: dict[str, str]
-    """Extra environment variables for every Ray container."""
     pod_annotations: dict[str, str]
-    """Extra annotations on every Ray pod."""
+    """Extra annotations on every Ray pod: the same as `annotations`, kept for existing programs."""
     service_account: str
     """Use this existing ServiceAccount instead of creating `<name>`."""
     service_type: str
@@ -150,8 +226,6 @@ class RayClusterArgs(TypedDict, total=False):
     /home/ray/.cache. Default true."""
     usage_stats: bool
     """Let Ray send its anonymous usage statistics (RAY_USAGE_STATS_ENABLED). Default false: no phone-home."""
-    termination_grace_period_seconds: int
-    """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""
     metrics: MetricsArgs
     """Prometheus and Grafana: which namespaces may scrape, a PodMonitor, Ray's Grafana dashboards."""
     ingress: IngressArgs
@@ -165,3 +239,10 @@ class RayClusterArgs(TypedDict, total=False):
     serve_port: int
     """Ray Serve's HTTP port (1024 to 65535). Default 8000. Setting it turns `serve` on unless `serve` is
     false."""
+    gcs_fault_tolerance: GcsFaultToleranceArgs
+    """Keep the GCS state in an external Redis: a head restart then keeps the workers, detached actors
+    and jobs instead of starting a new, empty cluster."""
+    pod_disruption_budget: bool
+    """A PodDisruptionBudget for the head, so a node drain waits instead of evicting it (and with it the
+    whole cluster, without gcs_fault_tolerance). Default false: it makes every drain of the head's node
+    wait for someone to move the head."""

@@ -86,9 +86,18 @@ def unknown_keys(given: Mapping[str, Any], known: Collection[str], at: At) -> No
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f" (did you mean {show(at.field(close[0]).name)}?)" if close else ""
-            listed = ", ".join(sorted(at.field(k).name for k in known))
             setting = at.field(key).name if at.path else key
-            raise RayStaticConfigError(setting, "an unknown setting", f"one of {listed}{hint}")
+            raise RayStaticConfigError(setting, "an unknown setting", f"{_known(at, known)}{hint}")
+
+
+MAX_LISTED = 12
+"""Known settings an error lists; beyond that it names the closest one only."""
+
+
+def _known(at: At, known: Collection[str]) -> str:
+    if len(known) > MAX_LISTED:
+        return f"one of the {len(known)} known settings"
+    return "one of " + ", ".join(sorted(at.field(k).name for k in known))
 
 
 def mapping(value: Any, at: At, expected: str) -> Mapping[str, Any]:
@@ -380,3 +389,39 @@ def serve_port(value: Any, at: At) -> int:
             f"{c.MIN_WORKER_PORT}-{c.MAX_WORKER_PORT})",
         )
     return cast(int, value)
+
+
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def secret_key(value: Any, at: At) -> str:
+    """A key inside a Secret or ConfigMap."""
+    if not isinstance(value, str) or len(value) > 253 or not _SECRET_KEY.match(value):
+        raise invalid(at.name, value, "a Secret key (letters, digits, '-', '_' and '.')")
+    return value
+
+
+def ephemeral_storage(value: Any, at: At) -> str | None:
+    """A local-disk quantity ("20Gi"), or None when not given."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or memory_bytes(value) is None:
+        raise invalid(at.name, value, 'a Kubernetes quantity greater than 0, such as "20Gi"')
+    return value
+
+
+def extended_resource(value: Any, at: At) -> str:
+    """A device plugin's resource name: a domain prefix and a name ("nvidia.com/gpu", "amd.com/gpu")."""
+    prefix = value.rpartition("/")[0] if isinstance(value, str) else ""
+    if (
+        not isinstance(value, str)
+        or not prefix
+        or not is_qualified_name(value)
+        or prefix.endswith("kubernetes.io")
+    ):
+        raise invalid(
+            at.name,
+            value,
+            'an extended resource name such as "nvidia.com/gpu", "amd.com/gpu" or "nvidia.com/mig-1g.5gb"',
+        )
+    return value

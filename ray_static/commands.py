@@ -3,6 +3,8 @@
 import shlex
 
 from ray_static import constants as c
+from ray_static.pod_options import PodOptions
+from ray_static.ray_flags import custom_args
 from ray_static.settings import Resources, Settings
 
 
@@ -37,7 +39,7 @@ def resource_args(resources: Resources, ray_cpus: int) -> list[str]:
 
 
 def head_start_args(settings: Settings) -> list[str]:
-    """`ray start --head ...` for the head container."""
+    """`ray start --head ...` for the head container, with the head's custom resources, labels and flags."""
     return [
         "ray",
         "start",
@@ -50,12 +52,17 @@ def head_start_args(settings: Settings) -> list[str]:
         f"--metrics-export-port={c.METRICS_PORT}",
         *resource_args(settings.head, settings.head_ray_cpus),
         *pinned_port_args(),
+        *_custom(settings.head_pod),
         "--block",
     ]
 
 
-def worker_start_args(settings: Settings, resources: Resources) -> list[str]:
-    """`ray start --address=<head fqdn>:6379 ...` for a worker container."""
+def _custom(pod: PodOptions) -> list[str]:
+    return custom_args(pod.ray_resources, pod.ray_labels, pod.ray_start_args)
+
+
+def worker_start_args(settings: Settings, resources: Resources, pod: PodOptions) -> list[str]:
+    """`ray start --address=<head fqdn>:6379 ...` for a worker container of a group with ``pod``."""
     return [
         "ray",
         "start",
@@ -64,6 +71,7 @@ def worker_start_args(settings: Settings, resources: Resources) -> list[str]:
         f"--metrics-export-port={c.METRICS_PORT}",
         *resource_args(resources, resources.ray_cpus),
         *pinned_port_args(),
+        *_custom(pod),
         "--block",
     ]
 
@@ -84,11 +92,26 @@ def wait_for_gcs_command(settings: Settings) -> list[str]:
     return ["/bin/bash", "-c", wait_for_gcs_script(settings.gcs_address)]
 
 
-def worker_command(settings: Settings, resources: Resources) -> list[str]:
-    """Wait for the GCS, then exec `ray start`.
+def raise_nofile_script() -> str:
+    """Raise the soft open-files limit to NOFILE_LIMIT, or as far as the hard limit allows: a node with a
+    lower hard limit gets a smaller raise, never a failed container (only the soft limit changes, which
+    needs no privilege up to the hard one)."""
+    limit = c.NOFILE_LIMIT
+    return f'ulimit -S -n {limit} 2>/dev/null || ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true'
+
+
+def head_command(settings: Settings) -> list[str]:
+    """Raise the open-files limit, then exec `ray start --head`."""
+    start = shlex.join(head_start_args(settings))
+    return ["/bin/bash", "-c", f"{raise_nofile_script()}; exec {start}"]
+
+
+def worker_command(settings: Settings, resources: Resources, pod: PodOptions) -> list[str]:
+    """Wait for the GCS, raise the open-files limit, then exec `ray start`.
 
     Init containers do not re-run when only the worker container restarts (e.g. after the head came back
     as a new cluster), so the worker container waits again itself instead of crash-looping.
     """
-    start = shlex.join(worker_start_args(settings, resources))
-    return ["/bin/bash", "-c", f"{wait_for_gcs_script(settings.gcs_address)}; exec {start}"]
+    start = shlex.join(worker_start_args(settings, resources, pod))
+    wait = wait_for_gcs_script(settings.gcs_address)
+    return ["/bin/bash", "-c", f"{wait}; {raise_nofile_script()}; exec {start}"]

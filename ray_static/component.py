@@ -140,7 +140,7 @@ class RayCluster(pulumi.ComponentResource):
         self.auth_token = token if token is not None else pulumi.Output.from_input(None)
         self.auth_secret_name = pulumi.Output.from_input(settings.auth_secret_name if settings.auth else None)
         self.image = pulumi.Output.from_input(settings.image)
-        self.image_pull_secrets = pulumi.Output.from_input(list(settings.image_pull_secrets))
+        self.image_pull_secrets = pulumi.Output.from_input(settings.pod_base.resolve().image_pull_secrets)
         # Registering outputs marks the component complete (and records them in the state).
         self.register_outputs(
             {

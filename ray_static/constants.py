@@ -79,6 +79,13 @@ WRITABLE_DIRS = {"tmp": "/tmp", "home-cache": f"{RAY_HOME}/.cache"}
 """emptyDirs under a read-only root filesystem, by volume name: Ray's session directory (/tmp/ray: logs,
 sockets, runtime_env resources) and the user's cache (pip and model downloads of runtime_env and tasks)."""
 
+SHM_VOLUME = "dshm"
+SHM_PATH = "/dev/shm"
+AUTH_VOLUME = "ray-auth"
+HEAD_CONTAINER = "ray-head"
+WORKER_CONTAINER = "ray-worker"
+WAIT_CONTAINER = "wait-gcs-ready"
+
 AUTH_SECRET_KEY = "token"
 """Key of the token inside the `<name>-auth` Secret."""
 AUTH_TOKEN_DIR = "/var/run/secrets/ray"
@@ -87,6 +94,18 @@ AUTH_TOKEN_PATH = f"{AUTH_TOKEN_DIR}/{AUTH_SECRET_KEY}"
 """RAY_AUTH_TOKEN_PATH: Ray reads the token from this file, so it is never in the environment."""
 AUTH_TOKEN_MODE = 0o440
 """Owner root, group the pod's fsGroup (Ray's gid 100): readable by Ray, by no one else."""
+
+OWNED_VOLUMES = frozenset({SHM_VOLUME, AUTH_VOLUME, *WRITABLE_DIRS})
+"""Volume names ray-static gives its own volumes: a user's volume may not take one."""
+OWNED_MOUNT_PATHS = (SHM_PATH, AUTH_TOKEN_DIR, *WRITABLE_DIRS.values())
+"""Where ray-static mounts its own volumes in the Ray containers: a user's mount may not replace one (a
+mount below /tmp, e.g. a log volume at /tmp/ray, is fine)."""
+OWNED_CONTAINERS = frozenset({HEAD_CONTAINER, WORKER_CONTAINER, WAIT_CONTAINER})
+OWNED_ANNOTATION_PREFIX = "ray-static/"
+NOFILE_LIMIT = 65536
+"""Open files `ray start` asks for (KubeRay raises the limit the same way): a large cluster's raylets and
+workers exceed the common default of 1024 (kuberay#4860)."""
+DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 
 GCS_WAIT_INTERVAL_SECONDS = 5
 POD_IP_ENV = "RAY_STATIC_POD_IP"

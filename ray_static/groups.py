@@ -8,8 +8,8 @@ from ray_static import constants as c
 from ray_static.args import WorkerGroupArgs
 from ray_static.checks import At
 from ray_static.errors import invalid
+from ray_static.pod_options import PodBase, PodOptions
 from ray_static.resources import Resources, parse_resources
-from ray_static.scheduling import tolerations
 
 KNOWN_FIELDS = frozenset(WorkerGroupArgs.__annotations__)
 DEFAULT_REPLICAS = 1
@@ -25,32 +25,38 @@ class WorkerGroup:
     deployment_name: str
     replicas: int
     resources: Resources
-    node_selector: dict[str, str]
-    tolerations: list[dict[str, Any]]
-    """Kubernetes wire format (camelCase)."""
+    pod: PodOptions
+    """The top-level pod options with the group's own over them."""
 
 
-def default_group(cluster: str, replicas: int, resources: Resources) -> WorkerGroup:
-    """The group every cluster has: `workers` replicas of `worker_resources`."""
+def default_group(cluster: str, replicas: int, resources: Resources, pod: PodBase) -> WorkerGroup:
+    """The group every cluster has: `workers` replicas of `worker_resources`, the top-level pod options."""
     return WorkerGroup(
         group=c.DEFAULT_WORKER_GROUP,
         deployment_name=f"{cluster}-worker",
         replicas=replicas,
         resources=resources,
-        node_selector={},
-        tolerations=[],
+        pod=pod.resolve(),
     )
 
 
-def extra_group(cluster: str, value: Any, at: At, worker: Resources) -> WorkerGroup:
-    """One `worker_groups` entry; its resources default to the default group's, field by field."""
+def extra_group(cluster: str, value: Any, at: At, worker: Resources, pod: PodBase) -> WorkerGroup:
+    """One `worker_groups` entry; its resources default to the default group's, field by field, and its
+    pod options add to or replace the top-level ones."""
     given = checks.mapping(value, at, "a worker group with at least a name")
     if not given:
         raise invalid(at.name, value, "a worker group with at least a name")
     checks.unknown_keys(given, KNOWN_FIELDS, at)
     name = checks.group_name(given.get("name"), at.field("name"))
     resources = given.get("resources")
-    defaults: dict[str, Any] = {"cpu": worker.cpu, "memory": worker.memory, "gpus": worker.gpus}
+    defaults: dict[str, Any] = {
+        "cpu": worker.cpu,
+        "memory": worker.memory,
+        "gpus": worker.gpus,
+        "gpu_resource": worker.gpu_resource,
+    }
+    if worker.ephemeral_storage is not None:
+        defaults["ephemeral_storage"] = worker.ephemeral_storage
     if resources is None:
         # No resources of its own: exactly the default group's, requests included.
         defaults |= {"cpu_request": worker.cpu_request, "memory_request": worker.memory_request}
@@ -59,16 +65,15 @@ def extra_group(cluster: str, value: Any, at: At, worker: Resources) -> WorkerGr
         deployment_name=f"{cluster}-worker-{name}",
         replicas=checks.count(given.get("replicas", DEFAULT_REPLICAS), at.field("replicas")),
         resources=parse_resources(resources, at.field("resources"), defaults),
-        node_selector=checks.label_map(given.get("node_selector"), at.field("node_selector")),
-        tolerations=tolerations(given.get("tolerations"), at.field("tolerations")),
+        pod=pod.resolve(given, at),
     )
 
 
-def extra_groups(cluster: str, value: Any, at: At, worker: Resources) -> list[WorkerGroup]:
+def extra_groups(cluster: str, value: Any, at: At, worker: Resources, pod: PodBase) -> list[WorkerGroup]:
     """Every `worker_groups` entry, with names unique and distinct from the default group."""
     groups: list[WorkerGroup] = []
     for i, item in enumerate(checks.sequence(value, at, "a list of worker groups")):
-        group = extra_group(cluster, item, at.item(i), worker)
+        group = extra_group(cluster, item, at.item(i), worker, pod)
         if group.group == c.DEFAULT_WORKER_GROUP or any(g.group == group.group for g in groups):
             raise invalid(
                 at.item(i).field("name").name,

@@ -13,17 +13,35 @@ Pulumi.yaml and the README table.
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ray_static import checks
+from ray_static import checks, kube_objects, ray_flags
 from ray_static import constants as c
 from ray_static.checks import Check
 from ray_static.exposure import ingress
+from ray_static.fault_tolerance import gcs_fault_tolerance
 from ray_static.metrics import metrics
 from ray_static.scheduling import tolerations
 
-Kind = Literal["integer", "boolean", "string", "list", "map", "object", "groups", "tolerations", "record"]
-"""How the value is typed: scalars, a list of strings, a map of strings, any JSON object, worker groups,
-tolerations, a record (one of the args' nested TypedDicts, e.g. MetricsArgs). The program's stack config
-carries every non-scalar kind as a JSON string, records with their fields in camelCase."""
+Kind = Literal[
+    "integer",
+    "boolean",
+    "string",
+    "list",
+    "map",
+    "object",
+    "objects",
+    "numbers",
+    "secret_env",
+    "groups",
+    "tolerations",
+    "record",
+    "pod",
+]
+"""How the value is typed: scalars, a list of strings, a map of strings, any JSON object, a list of
+Kubernetes objects in wire format, a map of numbers, Secret-backed variables, worker groups, tolerations,
+a record (one of the args' nested TypedDicts, e.g. MetricsArgs), the head's pod options. The program's
+stack config carries every non-scalar kind as a JSON string, records with their fields in camelCase."""
+Scope = Literal["cluster", "pod"]
+""""pod": also a field of `head` and of each worker group (PodArgs), merged over the top-level value."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,7 @@ class Option:
     with other options (its rule names both)."""
     secret: bool = False
     """A secret: the program warns when its stack-config value is stored in plaintext."""
+    scope: Scope = "cluster"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -54,7 +73,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", "workers", "integer", 3,
            "Number of Ray workers in the default group (0 to 1000).", checks.count),
     Option("image", "image", "string", c.DEFAULT_IMAGE,
-           "Ray container image for every pod.", checks.image),
+           "Ray container image for every pod (head and groups may set their own, same Ray version).",
+           checks.image, scope="pod"),
     Option("ray_version", "rayVersion", "string", None,
            'Ray version in the image, when its tag does not start with one (e.g. "latest").',
            checks.ray_version),
@@ -69,10 +89,16 @@ OPTIONS: tuple[Option, ...] = (
            'CPU limit (= request) of the head, whole CPUs ("2" or "2000m").', checks.cpu),
     Option("head_resources.memory", "headMemory", "string", "4Gi",
            "Memory limit (= request) of the head; also sizes its /dev/shm.", checks.memory),
+    Option("head_resources.ephemeral_storage", "headEphemeralStorage", "string", None,
+           'Local disk (ephemeral-storage request and limit) of the head, e.g. "20Gi"; empty: none set.',
+           checks.ephemeral_storage),
     Option("head_resources.cpu_request", "headCpuRequest", "string", None,
            "CPU request of the head, when lower than headCpu (empty: equal to it).", None),
     Option("head_resources.memory_request", "headMemoryRequest", "string", None,
            "Memory request of the head, when lower than headMemory (empty: equal to it).", None),
+    Option("head", "head", "pod", {},
+           'Pod options for the head alone, as JSON with camelCase fields, e.g. {"rayResources": {"a": 1}}.',
+           kube_objects.head_options),
     Option("head_ray_cpus", "headRayCpus", "integer", 0,
            "CPUs the head offers to Ray tasks (--num-cpus); 0 keeps tasks off the head.", None),
     Option("worker_resources.cpu", "workerCpu", "string", "1",
@@ -87,23 +113,69 @@ OPTIONS: tuple[Option, ...] = (
     Option("worker_resources.gpus", "workerGpus", "integer", 0,
            "NVIDIA GPUs (nvidia.com/gpu) per worker; Ray's --num-gpus.",
            checks.whole_number(0, c.MAX_GPUS_PER_POD)),
+    Option("worker_resources.gpu_resource", "workerGpuResource", "string", c.DEFAULT_GPU_RESOURCE,
+           'The Kubernetes resource workerGpus counts, e.g. "amd.com/gpu" or "nvidia.com/mig-1g.5gb".',
+           checks.extended_resource),
+    Option("worker_resources.ephemeral_storage", "workerEphemeralStorage", "string", None,
+           'Local disk (ephemeral-storage request and limit) of each worker, e.g. "20Gi"; empty: none set.',
+           checks.ephemeral_storage),
     Option("worker_groups", "workerGroups", "groups", [],
            'Extra worker groups as JSON, e.g. [{"name": "gpu", "replicas": 1, "cpu": "4", "memory": "16Gi", '
            '"gpus": 1}].', None),
     Option("node_selector", "nodeSelector", "map", {},
-           'Node labels every Ray pod must match, as JSON, e.g. {"pool": "ray"}.', checks.label_map),
+           'Node labels every Ray pod must match, as JSON, e.g. {"pool": "ray"}.', checks.label_map,
+           scope="pod"),
     Option("tolerations", "tolerations", "tolerations", [],
            'Tolerations for every Ray pod, as JSON, e.g. [{"key": "ray", "operator": "Exists"}].',
-           tolerations),
+           tolerations, scope="pod"),
     Option("affinity", "affinity", "object", {},
-           "Kubernetes affinity for every Ray pod, as JSON (camelCase field names).", checks.affinity),
+           "Kubernetes affinity for every Ray pod, as JSON (camelCase field names).", checks.affinity,
+           scope="pod"),
+    Option("topology_spread_constraints", "topologySpreadConstraints", "objects", [],
+           "Kubernetes topologySpreadConstraints for every Ray pod, as JSON (without labelSelector: its "
+           "own group's pods).", kube_objects.topology_spread_constraints, scope="pod"),
+    Option("priority_class_name", "priorityClassName", "string", None,
+           "An existing PriorityClass for every Ray pod.", kube_objects.priority_class_name, scope="pod"),
     Option("image_pull_secrets", "imagePullSecrets", "list", [],
-           "Existing Secrets to pull the image with, as a JSON list or comma-separated.", checks.name_list),
+           "Existing Secrets to pull the image with, as a JSON list or comma-separated.", checks.name_list,
+           scope="pod"),
     Option("env", "env", "map", {},
            'Extra environment variables for every Ray container, as JSON, e.g. {"RAY_LOG_TO_STDERR": "1"}.',
-           checks.env_map),
+           checks.env_map, scope="pod"),
+    Option("secret_env", "secretEnv", "secret_env", {},
+           'Variables from existing Secrets, as JSON, e.g. {"API_KEY": {"secret": "api", "key": "token"}}.',
+           kube_objects.secret_env, scope="pod"),
+    Option("env_from", "envFrom", "objects", [],
+           'Kubernetes envFrom sources for every Ray container, as JSON, e.g. [{"secretRef": {"name": "s"}}]',
+           kube_objects.env_from, scope="pod"),
+    Option("labels", "labels", "map", {},
+           "Extra labels on every Ray pod, as JSON (not ray-static's own keys).", kube_objects.pod_labels,
+           scope="pod"),
+    Option("annotations", "annotations", "map", {},
+           "Extra annotations on every Ray pod, as JSON.", kube_objects.pod_annotations, scope="pod"),
     Option("pod_annotations", "podAnnotations", "map", {},
-           "Extra annotations on every Ray pod, as JSON.", checks.str_map),
+           "The same as annotations (kept for existing stacks).", kube_objects.pod_annotations),
+    Option("volumes", "volumes", "objects", [],
+           'Kubernetes volumes for every Ray pod, as JSON, e.g. [{"name": "data", "persistentVolumeClaim": '
+           '{"claimName": "data"}}].', kube_objects.volumes, scope="pod"),
+    Option("volume_mounts", "volumeMounts", "objects", [],
+           'Where the Ray containers mount them, as JSON, e.g. [{"name": "data", "mountPath": "/data"}].',
+           kube_objects.volume_mounts, scope="pod"),
+    Option("sidecars", "sidecars", "objects", [],
+           "Kubernetes containers run beside Ray in every Ray pod, as JSON (camelCase).",
+           kube_objects.containers, scope="pod"),
+    Option("init_containers", "initContainers", "objects", [],
+           "Kubernetes containers run before Ray starts in every Ray pod, as JSON (camelCase).",
+           kube_objects.containers, scope="pod"),
+    Option("ray_resources", "rayResources", "numbers", {},
+           'Custom Ray resources of every Ray node (ray start --resources), as JSON, e.g. {"tpu": 4}.',
+           ray_flags.ray_resources, scope="pod"),
+    Option("ray_labels", "rayLabels", "map", {},
+           'Ray node labels (ray start --labels), as JSON, e.g. {"zone": "a"}.', ray_flags.ray_labels,
+           scope="pod"),
+    Option("ray_start_args", "rayStartArgs", "list", [],
+           'Extra ray start flags, as JSON, e.g. ["--object-store-memory=2000000000"] (not the ones '
+           "ray-static sets).", ray_flags.ray_start_args, scope="pod"),
     Option("service_account", "serviceAccount", "string", None,
            "Use this existing ServiceAccount; empty creates one named {clusterName} (no API token mounted).",
            checks.optional_object_name),
@@ -136,7 +208,7 @@ OPTIONS: tuple[Option, ...] = (
            checks.boolean),
     Option("termination_grace_period_seconds", "terminationGracePeriodSeconds", "integer", 30,
            "Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400).",
-           checks.whole_number(0, c.MAX_GRACE_PERIOD_SECONDS)),
+           checks.whole_number(0, c.MAX_GRACE_PERIOD_SECONDS), scope="pod"),
     Option("metrics", "metrics", "record", {},
            'Prometheus and Grafana, as JSON, e.g. {"prometheusNamespaces": ["monitoring"], '
            '"podMonitor": true, "grafanaDashboards": true}.', metrics),
@@ -153,6 +225,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("serve_port", "servePort", "integer", c.DEFAULT_SERVE_PORT,
            "Ray Serve's HTTP port (1024 to 65535, none of Ray's pinned ports); setting it turns serve on.",
            checks.serve_port),
+    Option("gcs_fault_tolerance", "gcsFaultTolerance", "record", None,
+           'Keep the GCS in an external Redis so a head restart keeps the cluster, as JSON, e.g. '
+           '{"redisAddress": "redis:6379", "redisPasswordSecret": "redis"}.', gcs_fault_tolerance),
+    Option("pod_disruption_budget", "podDisruptionBudget", "boolean", False,
+           "A PodDisruptionBudget that makes node drains wait instead of evicting the head.", checks.boolean),
 )  # fmt: skip
 
 BY_PATH = {o.path: o for o in OPTIONS}

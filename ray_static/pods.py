@@ -10,16 +10,17 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.meta.v1 as meta
 
 from ray_static import constants as c
-from ray_static.commands import head_start_args, wait_for_gcs_command, worker_command
-from ray_static.labels import labels
+from ray_static.commands import head_command, wait_for_gcs_command, worker_command
+from ray_static.labels import labels, selector_labels
+from ray_static.pod_options import PodOptions
 from ray_static.probes import liveness_probe, readiness_probe
 from ray_static.settings import Resources, Settings, WorkerGroup
-from ray_static.volumes import pod_volumes, ray_mounts
+from ray_static.volumes import pod_volumes, ray_mounts, user_mounts
 from ray_static.wire import to_wire
 
-HEAD_CONTAINER = "ray-head"
-WORKER_CONTAINER = "ray-worker"
-WAIT_CONTAINER = "wait-gcs-ready"
+HEAD_CONTAINER = c.HEAD_CONTAINER
+WORKER_CONTAINER = c.WORKER_CONTAINER
+WAIT_CONTAINER = c.WAIT_CONTAINER
 
 
 def container_security_context(read_only_root_filesystem: bool = True) -> core.SecurityContextArgs:
@@ -47,15 +48,33 @@ def pod_security_context() -> core.PodSecurityContextArgs:
 
 
 def resource_requirements(resources: Resources) -> core.ResourceRequirementsArgs:
+    """Limits and requests; GPUs (of the group's GPU resource) and local disk are requested as limited."""
     limits = {"cpu": resources.cpu, "memory": resources.memory}
     requests = {"cpu": resources.cpu_request, "memory": resources.memory_request}
+    extra: dict[str, str] = {}
     if resources.gpus:
-        limits["nvidia.com/gpu"] = str(resources.gpus)
-        requests["nvidia.com/gpu"] = str(resources.gpus)
-    return core.ResourceRequirementsArgs(limits=limits, requests=requests)
+        extra[resources.gpu_resource] = str(resources.gpus)
+    if resources.ephemeral_storage is not None:
+        extra["ephemeral-storage"] = resources.ephemeral_storage
+    return core.ResourceRequirementsArgs(limits=limits | extra, requests=requests | extra)
 
 
-def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
+def user_env(pod: PodOptions) -> list[core.EnvVarArgs]:
+    """The user's variables: plain ones, then those from Secrets, each sorted by name."""
+    plain = [core.EnvVarArgs(name=k, value=v) for k, v in sorted(pod.env.items())]
+    from_secrets = [
+        core.EnvVarArgs(
+            name=name,
+            value_from=core.EnvVarSourceArgs(
+                secret_key_ref=core.SecretKeySelectorArgs(name=ref["secret"], key=ref["key"])
+            ),
+        )
+        for name, ref in sorted(pod.secret_env.items())
+    ]
+    return [*plain, *from_secrets]
+
+
+def ray_env(settings: Settings, ray_address: str, pod: PodOptions) -> list[core.EnvVarArgs]:
     """Environment for every Ray container, init containers included.
 
     RAY_AUTH_MODE is set either way, since newer Ray images change its default. Usage statistics are off
@@ -76,8 +95,7 @@ def ray_env(settings: Settings, ray_address: str) -> list[core.EnvVarArgs]:
     if settings.auth:
         # A file, not RAY_AUTH_TOKEN: an env var shows in /proc/<pid>/environ and reaches every child.
         env.append(core.EnvVarArgs(name="RAY_AUTH_TOKEN_PATH", value=c.AUTH_TOKEN_PATH))
-    env.extend(core.EnvVarArgs(name=k, value=v) for k, v in sorted(settings.env.items()))
-    return env
+    return [*env, *user_env(pod)]
 
 
 def head_env(settings: Settings) -> list[core.EnvVarArgs]:
@@ -87,7 +105,7 @@ def head_env(settings: Settings) -> list[core.EnvVarArgs]:
     metrics = settings.metrics
     if metrics.grafana_url:
         env.append(core.EnvVarArgs(name="RAY_GRAFANA_HOST", value=metrics.grafana_url))
-        if "RAY_GRAFANA_IFRAME_HOST" not in settings.env:
+        if "RAY_GRAFANA_IFRAME_HOST" not in settings.head_pod.env:
             env.append(core.EnvVarArgs(name="RAY_GRAFANA_IFRAME_HOST", value=metrics.grafana_url))
     if metrics.prometheus_url:
         env.append(core.EnvVarArgs(name="RAY_PROMETHEUS_HOST", value=metrics.prometheus_url))
@@ -125,30 +143,42 @@ def serve_ports(settings: Settings) -> list[core.ContainerPortArgs]:
     return [_port("serve", settings.serve_port)] if settings.serve_port is not None else []
 
 
+def _ray_container(
+    settings: Settings, pod: PodOptions, name: str, command: list[str], ray_address: str
+) -> dict[str, Any]:
+    """What the head and worker containers share."""
+    return {
+        "name": name,
+        "image": pod.image,
+        "image_pull_policy": settings.image_pull_policy,
+        "command": command,
+        "env": ray_env(settings, ray_address, pod),
+        "env_from": pod.env_from or None,
+        "volume_mounts": [*ray_mounts(settings), *user_mounts(pod)],
+        "security_context": container_security_context(settings.read_only_root_filesystem),
+    }
+
+
 def head_container(settings: Settings) -> core.ContainerArgs:
+    pod = settings.head_pod
     return core.ContainerArgs(
-        name=HEAD_CONTAINER,
-        image=settings.image,
-        image_pull_policy=settings.image_pull_policy,
-        command=head_start_args(settings),
-        env=[*ray_env(settings, f"127.0.0.1:{c.GCS_PORT}"), *head_env(settings)],
+        **_ray_container(settings, pod, HEAD_CONTAINER, head_command(settings), f"127.0.0.1:{c.GCS_PORT}"),
         ports=[*head_ports(), *serve_ports(settings)],
         resources=resource_requirements(settings.head),
-        volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
         liveness_probe=liveness_probe(settings.ray_version, c.HEAD),
-        security_context=container_security_context(settings.read_only_root_filesystem),
     )
 
 
-def wait_gcs_container(settings: Settings) -> core.ContainerArgs:
+def wait_gcs_container(settings: Settings, pod: PodOptions) -> core.ContainerArgs:
     """Init container: same image, env and security as Ray, loops `ray health-check` until the GCS answers."""
     return core.ContainerArgs(
         name=WAIT_CONTAINER,
-        image=settings.image,
+        image=pod.image,
         image_pull_policy=settings.image_pull_policy,
         command=wait_for_gcs_command(settings),
-        env=ray_env(settings, settings.gcs_address),
+        env=ray_env(settings, settings.gcs_address, pod),
+        env_from=pod.env_from or None,  # type: ignore[arg-type]  # wire format, passed through
         resources=core.ResourceRequirementsArgs(
             limits={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
             requests={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
@@ -159,46 +189,51 @@ def wait_gcs_container(settings: Settings) -> core.ContainerArgs:
 
 
 def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerArgs:
+    pod = group.pod
+    command = worker_command(settings, group.resources, pod)
     return core.ContainerArgs(
-        name=WORKER_CONTAINER,
-        image=settings.image,
-        image_pull_policy=settings.image_pull_policy,
-        command=worker_command(settings, group.resources),
-        env=ray_env(settings, settings.gcs_address),
+        **_ray_container(settings, pod, WORKER_CONTAINER, command, settings.gcs_address),
         ports=[*node_ports(), *serve_ports(settings)],
         resources=resource_requirements(group.resources),
-        volume_mounts=ray_mounts(settings),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
         liveness_probe=liveness_probe(settings.ray_version, c.WORKER),
-        security_context=container_security_context(settings.read_only_root_filesystem),
     )
+
+
+def spread_constraints(pod: PodOptions, selector: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The user's constraints; one without a labelSelector counts the pods of its own group (without one
+    Kubernetes counts no pods, and the constraint does nothing)."""
+    out = [
+        {**t, "labelSelector": {"matchLabels": selector}} if "labelSelector" not in t else t
+        for t in pod.topology_spread_constraints
+    ]
+    return out or None
 
 
 def _pod_spec(
     settings: Settings,
+    pod: PodOptions,
     *,
-    containers: list[core.ContainerArgs],
-    init_containers: list[core.ContainerArgs] | None,
+    containers: list[Any],
+    init_containers: list[Any],
     resources: Resources,
-    node_selector: dict[str, str],
-    tolerations: list[dict[str, Any]],
+    selector: dict[str, str],
 ) -> core.PodSpecArgs:
-    selector = {**settings.node_selector, **node_selector}
-    all_tolerations = [*settings.tolerations, *tolerations]
     return core.PodSpecArgs(
         containers=containers,
-        init_containers=init_containers,
-        volumes=pod_volumes(settings, resources),
+        init_containers=init_containers or None,
+        volumes=pod_volumes(settings, resources, pod),
         security_context=pod_security_context(),
         service_account_name=settings.service_account,
         # A static Ray cluster never talks to the Kubernetes API.
         automount_service_account_token=False,
-        node_selector=selector or None,
-        tolerations=[core.TolerationArgs(**_toleration_kwargs(t)) for t in all_tolerations] or None,
-        affinity=settings.affinity or None,  # type: ignore[arg-type]  # wire-format mapping, passed through
-        image_pull_secrets=[core.LocalObjectReferenceArgs(name=n) for n in settings.image_pull_secrets]
-        or None,
-        termination_grace_period_seconds=settings.termination_grace_period_seconds,
+        node_selector=pod.node_selector or None,
+        tolerations=[core.TolerationArgs(**_toleration_kwargs(t)) for t in pod.tolerations] or None,
+        affinity=pod.affinity or None,  # type: ignore[arg-type]  # wire-format mapping, passed through
+        topology_spread_constraints=spread_constraints(pod, selector),  # type: ignore[arg-type]  # wire format
+        priority_class_name=pod.priority_class_name,
+        image_pull_secrets=[core.LocalObjectReferenceArgs(name=n) for n in pod.image_pull_secrets] or None,
+        termination_grace_period_seconds=pod.termination_grace_period_seconds,
         # Service links would put RAY_HEAD_PORT=tcp://... and the like in every container: RAY_ is Ray's
         # own configuration prefix, and nothing here reads them.
         enable_service_links=False,
@@ -213,8 +248,8 @@ def _toleration_kwargs(wire: dict[str, Any]) -> dict[str, Any]:
 Annotations = Mapping[str, pulumi.Input[str]]
 
 
-def _annotations(settings: Settings, *extra: Annotations | None) -> dict[str, pulumi.Input[str]] | None:
-    merged: dict[str, pulumi.Input[str]] = dict(settings.pod_annotations)
+def _annotations(pod: PodOptions, *extra: Annotations | None) -> dict[str, pulumi.Input[str]] | None:
+    merged: dict[str, pulumi.Input[str]] = dict(pod.annotations)
     for more in extra:
         merged.update(more or {})
     return merged or None
@@ -222,18 +257,19 @@ def _annotations(settings: Settings, *extra: Annotations | None) -> dict[str, pu
 
 def head_pod_template(settings: Settings, rollout: Annotations | None = None) -> core.PodTemplateSpecArgs:
     """The head pod; ``rollout`` annotations (values may be Outputs) restart it when they change."""
+    pod = settings.head_pod
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
-            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
-            annotations=_annotations(settings, rollout),
+            labels={**pod.labels, **labels(settings, c.HEAD, c.HEAD_GROUP)},
+            annotations=_annotations(pod, rollout),
         ),
         spec=_pod_spec(
             settings,
-            containers=[head_container(settings)],
-            init_containers=None,
+            pod,
+            containers=[head_container(settings), *pod.sidecars],
+            init_containers=list(pod.init_containers),
             resources=settings.head,
-            node_selector={},
-            tolerations=[],
+            selector=selector_labels(settings, c.HEAD, c.HEAD_GROUP),
         ),
     )
 
@@ -248,17 +284,19 @@ def worker_pod_template(
     settings: Settings, group: WorkerGroup, head_hash: str, rollout: Annotations | None = None
 ) -> core.PodTemplateSpecArgs:
     """A worker pod; the head template's hash rolls the workers whenever the head pod changes."""
+    pod = group.pod
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
-            labels=labels(settings, c.WORKER, group.group),
-            annotations=_annotations(settings, {c.HEAD_TEMPLATE_HASH_ANNOTATION: head_hash}, rollout),
+            labels={**pod.labels, **labels(settings, c.WORKER, group.group)},
+            annotations=_annotations(pod, {c.HEAD_TEMPLATE_HASH_ANNOTATION: head_hash}, rollout),
         ),
         spec=_pod_spec(
             settings,
-            containers=[worker_container(settings, group)],
-            init_containers=[wait_gcs_container(settings)],
+            pod,
+            containers=[worker_container(settings, group), *pod.sidecars],
+            # The user's init containers first: they may prepare what Ray needs, and need no head.
+            init_containers=[*pod.init_containers, wait_gcs_container(settings, pod)],
             resources=group.resources,
-            node_selector=group.node_selector,
-            tolerations=group.tolerations,
+            selector=selector_labels(settings, c.WORKER, group.group),
         ),
     )

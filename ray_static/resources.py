@@ -31,6 +31,10 @@ class Resources:
     """Whole CPUs in the limit (``--num-cpus`` for workers)."""
     memory_bytes: int
     """Bytes in the memory limit (``--memory``, /dev/shm size)."""
+    ephemeral_storage: str | None = None
+    """Local disk, request and limit; None sets neither."""
+    gpu_resource: str = c.DEFAULT_GPU_RESOURCE
+    """The Kubernetes resource `gpus` counts."""
 
 
 def _cpu_request(value: Any, at: At, limit: str) -> str:
@@ -72,4 +76,10 @@ def parse_resources(given: Any, at: At, defaults: Mapping[str, Any]) -> Resource
         gpus=gpus,
         ray_cpus=cast(int, whole_cpus(cpu)),
         memory_bytes=cast(int, memory_bytes(memory)),
+        ephemeral_storage=checks.ephemeral_storage(
+            values.get("ephemeral_storage"), at.field("ephemeral_storage")
+        ),
+        gpu_resource=checks.extended_resource(
+            values.get("gpu_resource", c.DEFAULT_GPU_RESOURCE), at.field("gpu_resource")
+        ),
     )

@@ -19,9 +19,11 @@ from ray_static.args import RayClusterArgs
 from ray_static.checks import At, Naming, identity
 from ray_static.errors import RayStaticConfigError, invalid, show
 from ray_static.exposure import Ingress
+from ray_static.fault_tolerance import GcsFaultTolerance
 from ray_static.groups import WorkerGroup, default_group, extra_groups
 from ray_static.metrics import Metrics
 from ray_static.options import OPTIONS, defaults_under
+from ray_static.pod_options import POD_OPTIONS, PodBase, PodOptions, owned_volumes
 from ray_static.resources import Resources, parse_resources
 
 __all__ = [
@@ -44,18 +46,17 @@ class Settings:
     namespace: str
     create_namespace: bool
     image: str
+    """The top-level image (the head and groups may have their own, of the same Ray version)."""
     image_pull_policy: str
     ray_version: tuple[int, int, int]
     head: Resources
+    head_pod: PodOptions
+    """The head's pod options: the top-level ones with `head` over them."""
+    pod_base: PodBase
+    """The top-level pod options, which the head's and every group's start from."""
     head_ray_cpus: int
     groups: tuple[WorkerGroup, ...]
     """The default group first, then the extra groups in the order given."""
-    node_selector: dict[str, str]
-    tolerations: list[dict[str, Any]]
-    affinity: dict[str, Any]
-    image_pull_secrets: tuple[str, ...]
-    env: dict[str, str]
-    pod_annotations: dict[str, str]
     service_type: str
     service_account: str
     create_service_account: bool
@@ -66,13 +67,14 @@ class Settings:
     allowed_client_pod_labels: dict[str, str]
     read_only_root_filesystem: bool
     usage_stats: bool
-    termination_grace_period_seconds: int
     metrics: Metrics
     ingress: Ingress | None
     service_annotations: dict[str, str]
     load_balancer_source_ranges: tuple[str, ...]
     serve_port: int | None
     """Ray Serve's HTTP port when `serve` is on, else None."""
+    gcs_fault_tolerance: GcsFaultTolerance | None
+    pod_disruption_budget: bool
 
     @property
     def ray_version_text(self) -> str:
@@ -113,22 +115,21 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
     name = checks.instance_name(name, At("name", naming))
     values = _checked_options(args, naming)
     head, head_ray_cpus, worker = _resources(args or {}, values, naming)
+    version = _ray_version(values, naming)
+    pod = _pod_base(values, naming)
+    head_pod = _same_version(pod.resolve(values["head"], At("head", naming)), version, At("head", naming))
     return Settings(
         name=name,
         namespace=values["namespace"],
         create_namespace=values["create_namespace"],
         image=values["image"],
         image_pull_policy=values["image_pull_policy"],
-        ray_version=_ray_version(values, naming),
+        ray_version=version,
         head=head,
+        head_pod=head_pod,
+        pod_base=pod,
         head_ray_cpus=head_ray_cpus,
-        groups=_worker_groups(name, values, worker, naming),
-        node_selector=values["node_selector"],
-        tolerations=values["tolerations"],
-        affinity=values["affinity"],
-        image_pull_secrets=tuple(values["image_pull_secrets"]),
-        env=values["env"],
-        pod_annotations=values["pod_annotations"],
+        groups=_worker_groups(name, values, worker, pod, version),
         service_type=values["service_type"],
         service_account=values["service_account"] or name,
         create_service_account=not values["service_account"],
@@ -139,12 +140,13 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         allowed_client_pod_labels=values["allowed_client_pod_labels"],
         read_only_root_filesystem=values["read_only_root_filesystem"],
         usage_stats=values["usage_stats"],
-        termination_grace_period_seconds=values["termination_grace_period_seconds"],
         metrics=values["metrics"],
         ingress=_ingress(values, naming),
         service_annotations=values["service_annotations"],
         load_balancer_source_ranges=_source_ranges(values, naming),
         serve_port=_serve_port(args or {}, values),
+        gcs_fault_tolerance=values["gcs_fault_tolerance"],
+        pod_disruption_budget=values["pod_disruption_budget"],
     )
 
 
@@ -201,12 +203,32 @@ def _resources(
     return head, cast(int, head_ray_cpus), worker
 
 
+def _pod_base(values: Mapping[str, Any], naming: Naming) -> PodBase:
+    """The top-level pod options (`pod_annotations` folded into `annotations`), the base of every pod's."""
+    top = {o.path: values[o.path] for o in POD_OPTIONS}
+    top["annotations"] = {**values["pod_annotations"], **values["annotations"]}
+    owned = owned_volumes(values["auth"], values["read_only_root_filesystem"])
+    return PodBase(top, owned, naming)
+
+
+def _same_version(pod: PodOptions, version: tuple[int, int, int], at: At) -> PodOptions:
+    """A head's or group's own image runs the cluster's Ray version: Ray refuses nodes of another one."""
+    tagged = parse_ray_version(pod.image)
+    if tagged is not None and tagged != version:
+        text = ".".join(map(str, version))
+        raise invalid(at.field("image").name, pod.image, f"an image of Ray {text}, the cluster's version")
+    return pod
+
+
 def _worker_groups(
-    name: str, values: Mapping[str, Any], worker: Resources, naming: Naming
+    name: str, values: Mapping[str, Any], worker: Resources, pod: PodBase, version: tuple[int, int, int]
 ) -> tuple[WorkerGroup, ...]:
     """The default group (`workers` x `worker_resources`), then the extra groups."""
-    extra = extra_groups(name, values["worker_groups"], At("worker_groups", naming), worker)
-    return (default_group(name, values["workers"], worker), *extra)
+    at = At("worker_groups", pod.naming)
+    extra = extra_groups(name, values["worker_groups"], at, worker, pod)
+    for i, group in enumerate(extra):
+        _same_version(group.pod, version, at.item(i))
+    return (default_group(name, values["workers"], worker, pod), *extra)
 
 
 def _auth(values: Mapping[str, Any], naming: Naming) -> bool:

@@ -1,14 +1,17 @@
-"""Volumes of a Ray pod and where its containers mount them: /dev/shm, the token file, and the writable
-directories a read-only root filesystem needs."""
+"""Volumes of a Ray pod and where its containers mount them: /dev/shm, the token file, the writable
+directories a read-only root filesystem needs, then the user's own (Kubernetes wire format)."""
+
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes.core.v1 as core
 
 from ray_static import constants as c
+from ray_static.pod_options import PodOptions
 from ray_static.settings import Resources, Settings
 
-SHM_VOLUME = "dshm"
-AUTH_VOLUME = "ray-auth"
+SHM_VOLUME = c.SHM_VOLUME
+AUTH_VOLUME = c.AUTH_VOLUME
 
 
 def shm_volume(resources: Resources) -> core.VolumeArgs:
@@ -20,7 +23,7 @@ def shm_volume(resources: Resources) -> core.VolumeArgs:
 
 
 def shm_mount() -> core.VolumeMountArgs:
-    return core.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm")
+    return core.VolumeMountArgs(name=SHM_VOLUME, mount_path=c.SHM_PATH)
 
 
 def auth_volume(secret_name: pulumi.Input[str]) -> core.VolumeArgs:
@@ -52,7 +55,7 @@ def writable_dirs() -> list[core.VolumeArgs]:
 
 def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMountArgs]:
     """What every Ray container mounts: /dev/shm (not the GCS wait), the token read-only (with auth), and
-    the writable directories (with a read-only root filesystem)."""
+    the writable directories (with a read-only root filesystem). The user's mounts: `user_mounts`."""
     mounts = [shm_mount()] if shm else []
     if settings.auth:
         mounts.append(core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True))
@@ -68,7 +71,12 @@ def writable_volumes(settings: Settings) -> list[core.VolumeArgs]:
     return writable_dirs() if settings.read_only_root_filesystem else []
 
 
-def pod_volumes(settings: Settings, resources: Resources) -> list[core.VolumeArgs]:
-    """Every volume of a Ray pod sized by ``resources``."""
+def user_mounts(pod: PodOptions) -> list[Any]:
+    """The user's mounts of a Ray container, passed through in wire format."""
+    return list(pod.volume_mounts)
+
+
+def pod_volumes(settings: Settings, resources: Resources, pod: PodOptions) -> list[Any]:
+    """Every volume of a Ray pod sized by ``resources``: ray-static's, then the user's (wire format)."""
     auth = [auth_volume(settings.auth_secret_name)] if settings.auth else []
-    return [shm_volume(resources), *auth, *writable_volumes(settings)]
+    return [shm_volume(resources), *auth, *writable_volumes(settings), *pod.volumes]

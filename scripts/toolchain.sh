@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Builds the real Pulumi engine, its Python language host, the kubernetes provider, etcd, the Kubernetes
-# control plane, kubectl and KWOK from the Go module proxy (nothing on this machine ships them), into a
-# cache outside the clone keyed by the versions pinned in scripts/versions.env.
+# Builds the real Pulumi engine, its Python and Node.js language hosts, the kubernetes provider, etcd, the
+# Kubernetes control plane, kubectl and KWOK from the Go module proxy (nothing on this machine ships them),
+# into a cache outside the clone keyed by the versions pinned in scripts/versions.env.
 #
-#   scripts/toolchain.sh build [--background] [--node] [piece...]   build what is missing (the base set by
-#                                                  default; --node: the real node's pieces too)
-#   scripts/toolchain.sh env                               print `export ...` lines (eval "$(... env)")
-#   scripts/toolchain.sh status                            list pieces and whether they are built
-#   scripts/toolchain.sh pieces                            list piece names
+#   scripts/toolchain.sh build [--background] [--node] [--step K/N] [--since EPOCH] [piece...]
+#                                  build what is missing (the base set by default; --node: the real node's
+#                                  pieces too), one progress line per piece; --step numbers the first piece
+#                                  K of N and --since counts elapsed time from EPOCH (for scripts/run,
+#                                  whose plan spans several calls)
+#   scripts/toolchain.sh env [piece...]     print `export ...` lines (eval "$(... env)"); all built pieces,
+#                                           or only the named ones
+#   scripts/toolchain.sh status             list pieces and whether they are built
+#   scripts/toolchain.sh missing [piece...] print "<piece> <typical seconds>" for each one not built
+#   scripts/toolchain.sh pieces | dir PIECE piece names; where a piece's binaries are
 #
 # Pieces: see PIECE_TABLE below (one line per piece).
 # Layout: ${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}/toolchain/<piece>-<version>/  (binaries + .built stamp)
@@ -27,6 +32,9 @@ TOOLCHAIN_DIR="$CACHE_ROOT/toolchain"
 # so an edit to main.go rebuilds it like a version bump would.
 LANGUAGE_PYTHON_SOURCE="$SCRIPT_DIR/language-python-host/main.go"
 LANGUAGE_PYTHON_KEY="$PULUMI_VERSION-$(sha256sum "$LANGUAGE_PYTHON_SOURCE" | cut -c1-12)"
+# Our Node.js language host (see build_language_nodejs), keyed the same way.
+LANGUAGE_NODEJS_SOURCE="$SCRIPT_DIR/language-nodejs-host/main.go"
+LANGUAGE_NODEJS_KEY="$PULUMI_VERSION-$(sha256sum "$LANGUAGE_NODEJS_SOURCE" | cut -c1-12)"
 BUILD_ROOT="$TOOLCHAIN_DIR/.build"
 LOG_DIR="$TOOLCHAIN_DIR/logs"
 
@@ -41,12 +49,12 @@ export CGO_ENABLED=0
 GO_BUILD_PARALLEL="${RAY_STATIC_GO_PARALLEL:-2}"
 GO_BUILD=(go build -p "$GO_BUILD_PARALLEL" -trimpath)
 
-START_TIME=$SECONDS
+# Elapsed time counts from here, or from --since (scripts/run passes its own start).
+START_EPOCH=$EPOCHSECONDS
 declare -A PIECE_SECONDS=()
-declare -A PIECE_RESULT=()
 
 log() { echo "[toolchain] $*" >&2; }
-elapsed() { echo "$((SECONDS - START_TIME))s"; }
+elapsed() { echo "$((EPOCHSECONDS - START_EPOCH)) s"; }
 
 # ---------------------------------------------------------------------------------------------------------
 # The pieces, one line each, in build order (`build` with no names builds these top to bottom):
@@ -55,7 +63,9 @@ elapsed() { echo "$((SECONDS - START_TIME))s"; }
 #   set       base: Pulumi + the KWOK control plane (`build` with no names builds these);
 #             node: what scripts/node.sh adds for a real node (`build --node`, or by name)
 #   path      place on PATH in `env` (1 first), - for not on PATH
-#   cold      typical cold build on 2 cores (scripts/TOOLCHAIN.md has the measurements)
+#   cold      typical build time on this 2-core machine, shown in the progress lines (measured: see
+#             scripts/TOOLCHAIN.md; empty Go build cache, except that pieces sharing packages with an earlier
+#             row, kubernetes-node after kubernetes and language-nodejs after pulumi, reuse its build cache)
 #   binaries  what the piece installs; it counts as built only when all exist beside the .built stamp
 # ---------------------------------------------------------------------------------------------------------
 PIECE_TABLE='
@@ -67,6 +77,7 @@ kubernetes           KUBERNETES_VERSION           base  4     272s   kube-apiser
 pulumi               PULUMI_VERSION               base  1     218s   pulumi
 kubernetes-provider  PULUMI_K8S_PROVIDER_VERSION  base  -     505s   pulumi-resource-kubernetes
 language-yaml        PULUMI_YAML_VERSION          base  3     50s    pulumi-language-yaml
+language-nodejs      LANGUAGE_NODEJS_KEY          base  7     7s     pulumi-language-nodejs
 kubernetes-node      KUBERNETES_VERSION           node  -     79s    kubelet kube-proxy
 coredns              COREDNS_VERSION              node  -     157s   coredns
 '
@@ -135,6 +146,10 @@ for r in json.load(sys.stdin).get("Replace") or []:
 ')
 }
 
+piece_log() { echo "$LOG_DIR/$1-$(piece_version "$1").log"; }
+# A line about the piece being built, for its log (the terminal gets one line per piece).
+note() { echo "# $*" >>"$(piece_log "$CURRENT_PIECE")"; }
+
 # Runs one go command for a piece under /usr/bin/time (peak RSS), logging everything; on failure prints
 # the piece, the exact command, the log and the tail of the error, then exits non-zero.
 CURRENT_PIECE=""
@@ -148,6 +163,7 @@ run_go() { # workdir cmd...
   local timer=()
   [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -v -o "$timef")
   if ! (cd "$workdir" && "${timer[@]}" "$@") >>"$logf" 2>&1; then
+    [[ -n "$TICKER_PID" ]] && { stop_ticker; echo >&2; }
     log "FAILED: $CURRENT_PIECE $(piece_version "$CURRENT_PIECE") (elapsed $(elapsed))"
     log "  command: $shown"
     log "  log:     $logf"
@@ -227,11 +243,28 @@ build_language_yaml() {
   pkgv="$(go mod edit -json "$gomod" | python3 -c 'import json,sys; print(next(r["Version"] for r in json.load(sys.stdin)["Require"] if r["Path"] == "github.com/pulumi/pulumi/pkg/v3"))')"
   copy_remote_replaces "$gomod" "$w"
   copy_remote_replaces "$(module_field "github.com/pulumi/pulumi/pkg/v3@$pkgv" GoMod)" "$w"
-  log "language-yaml: pulumi-yaml $v with pkg/v3 and sdk/v3 $pkgv"
+  note "pulumi-yaml $v with pkg/v3 and sdk/v3 $pkgv"
   run_go "$w" "${GO_BUILD[@]}" \
     -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$v" \
     -o "$out/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
   install_piece language-yaml "$out"
+}
+
+# Node.js language host: ours (scripts/language-nodejs-host/main.go), since upstream's is its own never-tagged
+# module like the Python one. It imports pkg/v3 (codegen/nodejs, for `pulumi package add`), whose go.mod
+# replaces sdk/v3 with ../sdk, so it is built from a wrapper like the CLI's: pkg/v3 and sdk/v3 at the same
+# tag plus pkg's remote replaces. Built after pulumi, most packages come from the Go build cache.
+build_language_nodejs() {
+  local v="v$PULUMI_VERSION" w out
+  w="$(new_wrapper language-nodejs)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/pulumi-language-nodejs >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "github.com/pulumi/pulumi/pkg/v3@$v" -require "github.com/pulumi/pulumi/sdk/v3@$v")
+  copy_remote_replaces "$(module_field "github.com/pulumi/pulumi/pkg/v3@$v" GoMod)" "$w"
+  cp "$LANGUAGE_NODEJS_SOURCE" "$w/main.go"
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+    -o "$out/pulumi-language-nodejs" .
+  install_piece language-nodejs "$out"
 }
 
 # pulumi-resource-kubernetes. Its main.go embeds schema-embed.json and terraform-mapping-embed.json, which
@@ -315,7 +348,7 @@ for r in json.load(sys.stdin).get("Replace") or []:
         print("-replace=%s=%s@%s" % (old, new["Path"], new["Version"]))
 ' "$staging_v")
   (cd "$w" && go mod edit "${edits[@]}")
-  log "$1: replaced ${#edits[@]} staging/remote modules with published versions ($staging_v)"
+  note "replaced ${#edits[@]} staging/remote modules with published versions ($staging_v)"
   commit="$(python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("Origin") or {}).get("Hash",""))' \
     "$(module_field "k8s.io/kubernetes@$v" Info)")"
   local minor="${KUBERNETES_VERSION#*.}"; minor="${minor%%.*}"
@@ -366,34 +399,72 @@ build_kwok() {
 # ---------------------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------------------
-build_one() {
-  local piece="$1" t0
-  if piece_is_built "$piece"; then
-    PIECE_RESULT[$piece]="cached"
-    PIECE_SECONDS[$piece]=0
-    return 0
-  fi
+# "64s" -> "64 s"; the table's cold column, as the progress lines show it.
+typical() { echo "${PIECE_COLD[$1]%s} s"; }
+
+# While a piece builds on a terminal, its progress line is redrawn every few seconds with the elapsed time;
+# elsewhere (CI, logs) it is printed once. Either way the go output goes only to the piece's log.
+TICKER_PID=""
+stop_ticker() {
+  [[ -n "$TICKER_PID" ]] || return 0
+  kill "$TICKER_PID" 2>/dev/null || true
+  wait "$TICKER_PID" 2>/dev/null || true
+  TICKER_PID=""
+}
+trap stop_ticker EXIT
+
+build_one() { # piece step
+  local piece="$1" step="$2" t0 line
   mkdir -p "$LOG_DIR" "$BUILD_ROOT"
   CURRENT_PIECE="$piece"
   PEAK_RSS_KB=0
-  : >"$LOG_DIR/$piece-$(piece_version "$piece").log"
-  t0=$SECONDS
-  log "$piece v$(piece_version "$piece"): building (elapsed $(elapsed)); log: $LOG_DIR/$piece-$(piece_version "$piece").log"
+  : >"$(piece_log "$piece")"
+  t0=$EPOCHSECONDS
+  line="step $step: $piece v$(piece_version "$piece") (typical $(typical "$piece") on this machine)"
+  # Redrawing works only while the line fits on one terminal row.
+  local cols
+  cols=$( { [[ -t 2 ]] && tput cols; } 2>/dev/null || echo 0)
+  if (( ${#line} + ${#LOG_DIR} + 60 < cols )); then
+    printf '[toolchain] %s, elapsed %s, log %s' "$line" "$(elapsed)" "$(piece_log "$piece")" >&2
+    ( while sleep 5; do
+        printf '\r\033[K[toolchain] %s, elapsed %s, log %s' "$line" "$(elapsed)" "$(piece_log "$piece")" >&2
+      done ) &
+    TICKER_PID=$!
+  else
+    log "$line, elapsed $(elapsed), log $(piece_log "$piece")"
+  fi
   "build_${piece//-/_}"
-  PIECE_SECONDS[$piece]=$((SECONDS - t0))
-  PIECE_RESULT[$piece]="built, peak RSS $((PEAK_RSS_KB / 1024)) MiB"
-  log "$piece v$(piece_version "$piece"): built in ${PIECE_SECONDS[$piece]}s, peak RSS $((PEAK_RSS_KB / 1024)) MiB (elapsed $(elapsed))"
+  PIECE_SECONDS[$piece]=$((EPOCHSECONDS - t0))
+  echo "# built in ${PIECE_SECONDS[$piece]} s, peak RSS $((PEAK_RSS_KB / 1024)) MiB" >>"$(piece_log "$piece")"
+  if [[ -n "$TICKER_PID" ]]; then
+    stop_ticker
+    printf '\r\033[K[toolchain] %s, elapsed %s, log %s: built in %s s\n' "$line" "$(elapsed)" "$(piece_log "$piece")" \
+      "${PIECE_SECONDS[$piece]}" >&2
+  fi
+}
+
+# Go is needed only for what is missing; without it, one sentence says what and how to do without.
+require_go() { # missing pieces...
+  command -v go >/dev/null && return 0
+  local total=0 p
+  for p in "$@"; do total=$((total + ${PIECE_COLD[$p]%s})); done
+  log "Go is needed to build $* (typical $total s on this machine) and is not on PATH: install Go" \
+    "(https://go.dev/dl/) and run this again; scripts/TOOLCHAIN.md lists what each piece is for."
+  exit 1
 }
 
 cmd_build() {
-  local background=0 pieces=() p
-  for p in "$@"; do
-    case "$p" in
+  local background=0 pieces=() p step_first="" step_total=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
       --background) background=1 ;;
       --node) pieces+=("${NODE_PIECES[@]}") ;;
-      *) piece_version "$p" >/dev/null || { log "unknown piece '$p' (pieces: ${ALL_PIECES[*]})"; exit 2; }
-         pieces+=("$p") ;;
+      --step) step_first="${2%/*}" step_total="${2#*/}"; shift ;;
+      --since) START_EPOCH="$2"; shift ;;
+      *) piece_version "$1" >/dev/null || { log "unknown piece '$1' (pieces: ${ALL_PIECES[*]})"; exit 2; }
+         pieces+=("$1") ;;
     esac
+    shift
   done
   [[ ${#pieces[@]} -gt 0 ]] || pieces=("${BASE_PIECES[@]}")
   if [[ $background -eq 1 ]]; then
@@ -412,15 +483,24 @@ cmd_build() {
     log "all built (${pieces[*]}) in $TOOLCHAIN_DIR"
     return 0
   fi
-  command -v go >/dev/null || { log "go is not on PATH (needed to build: ${missing[*]})"; exit 1; }
-  log "cache: $TOOLCHAIN_DIR ($(go version)); to build: ${missing[*]}"
-  for p in "${pieces[@]}"; do build_one "$p"; done
+  require_go "${missing[@]}"
+  if [[ -z "$step_first" ]]; then
+    local total=0
+    for p in "${missing[@]}"; do total=$((total + ${PIECE_COLD[$p]%s})); done
+    log "building ${missing[*]} into $TOOLCHAIN_DIR (typical $total s on this machine; $(go version | cut -d' ' -f3))"
+    step_first=1 step_total=${#missing[@]}
+  fi
+  local k=$step_first summary=()
+  for p in "${missing[@]}"; do
+    build_one "$p" "$k/$step_total"
+    summary+=("$p ${PIECE_SECONDS[$p]} s")
+    k=$((k + 1))
+  done
   link_bundled_language_host
   install_provider_plugin
-  log "summary (total $(elapsed)):"
-  for p in "${pieces[@]}"; do
-    printf '[toolchain]   %-20s v%-10s %5ss  %s\n' "$p" "$(piece_version "$p")" "${PIECE_SECONDS[$p]}" "${PIECE_RESULT[$p]}" >&2
-  done
+  local joined
+  joined=$(printf ', %s' "${summary[@]}")
+  log "built ${joined:2} (elapsed $(elapsed))"
 }
 
 # The engine treats the python language host as "bundled": it expects it beside the `pulumi` binary and
@@ -430,8 +510,8 @@ cmd_build() {
 link_bundled_language_host() {
   piece_is_built pulumi || return 0
   local f lang
-  # The YAML host and the python dynamic-provider plugin are bundled plugins too (same warning).
-  for lang in language-python language-yaml; do
+  # The YAML and Node.js hosts and the python dynamic-provider plugin are bundled plugins too (same warning).
+  for lang in language-python language-yaml language-nodejs; do
     piece_is_built "$lang" || continue
     for f in $(piece_binaries "$lang"); do
       ln -sfn "$(piece_dir "$lang")/$f" "$(piece_dir pulumi)/$f"
@@ -449,16 +529,18 @@ install_provider_plugin() {
   dest="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION/pulumi-resource-kubernetes"
   cmp -s "$bin" "$dest" && return 0
   log "installing pulumi-resource-kubernetes v$PULUMI_K8S_PROVIDER_VERSION into the plugin cache"
-  PULUMI_SKIP_UPDATE_CHECK=true "$(piece_dir pulumi)/pulumi" plugin install resource kubernetes \
-    "v$PULUMI_K8S_PROVIDER_VERSION" --file "$bin" >/dev/null
+  local out
+  out=$(PULUMI_SKIP_UPDATE_CHECK=true "$(piece_dir pulumi)/pulumi" plugin install resource kubernetes \
+    "v$PULUMI_K8S_PROVIDER_VERSION" --file "$bin" 2>&1) || { echo "$out" >&2; return 1; }
 }
 
 # PATH order (the table's path column): pulumi first, so the bundled-host symlinks above are what PATH
 # finds. The kubernetes provider is not on PATH: install_provider_plugin puts it where the engine looks.
 
-cmd_env() {
-  local path_prefix="" p
+cmd_env() { # [piece...]: only these (default: every piece on PATH)
+  local path_prefix="" p only=" $* "
   for p in $(path_order); do
+    [[ $# -eq 0 || "$only" == *" $p "* ]] || continue
     if piece_is_built "$p"; then
       path_prefix+="$(piece_dir "$p"):"
     else
@@ -481,8 +563,18 @@ cmd_status() {
     if piece_is_built "$p"; then
       printf '  %-20s v%-10s built %s  %s\n' "$p" "$(piece_version "$p")" "$(cat "$dir/.built")" "$dir"
     else
-      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s; ~%s cold)\n' "$p" "$(piece_version "$p")" "$p" "${PIECE_COLD[$p]}"
+      printf '  %-20s v%-10s MISSING (scripts/toolchain.sh build %s; typical %s)\n' "$p" "$(piece_version "$p")" "$p" "$(typical "$p")"
     fi
+  done
+}
+
+# "<piece> <typical seconds>" for each named piece (default: the base set) that is not built.
+cmd_missing() {
+  local p pieces=("$@")
+  [[ $# -gt 0 ]] || pieces=("${BASE_PIECES[@]}")
+  for p in "${pieces[@]}"; do
+    piece_version "$p" >/dev/null || { log "unknown piece '$p' (pieces: ${ALL_PIECES[*]})"; exit 2; }
+    piece_is_built "$p" || echo "$p ${PIECE_COLD[$p]%s}"
   done
 }
 
@@ -491,11 +583,12 @@ cmd_status() {
 main() {
   case "${1:-}" in
     build) shift; cmd_build "$@" ;;
-    env) cmd_env ;;
+    env) shift; cmd_env "$@" ;;
     status) cmd_status ;;
+    missing) shift; cmd_missing "$@" ;;
     pieces) echo "${ALL_PIECES[*]}" ;;
     dir) piece_version "${2:-}" >/dev/null || { log "unknown piece '${2:-}'"; exit 2; }; piece_dir "$2" ;;
-    *) echo "usage: $0 build [--background] [--node] [piece...] | env | status | pieces | dir PIECE" >&2; exit 2 ;;
+    *) echo "usage: $0 build [--background] [--node] [--step K/N] [--since EPOCH] [piece...] | env [piece...] | status | missing [piece...] | pieces | dir PIECE" >&2; exit 2 ;;
   esac
 }
 main "$@"; exit $?

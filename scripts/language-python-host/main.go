@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Exit code the exec script uses after it has already shown the user an actionable message.
@@ -163,10 +165,10 @@ func (h *host) requiredPackages(ctx context.Context, info *pulumirpc.ProgramInfo
 	if err != nil {
 		return nil, err
 	}
-	if err := tc.ValidateVenv(ctx); err != nil {
-		// Same as upstream: a missing venv is not fatal here, the Run will report it.
-		logging.V(5).Infof("GetRequiredPackages: %v", err)
-		return nil, nil
+	// As upstream's host does: a missing virtualenv is created here and the program's requirements installed
+	// into it, so `pulumi up` in a fresh clone needs no separate `pulumi install`.
+	if err := h.ensureVenv(ctx, tc, info.ProgramDirectory); err != nil {
+		return nil, err
 	}
 	cmd, err := tc.Command(ctx, "-c", listPluginsScript)
 	if err != nil {
@@ -207,6 +209,43 @@ func (h *host) requiredPackages(ctx context.Context, info *pulumirpc.ProgramInfo
 		deps = append(deps, dep)
 	}
 	return deps, nil
+}
+
+// ensureVenv creates the program's virtualenv if it is missing, showing pip's output as the engine's
+// ephemeral log messages (the CLI's progress display).
+func (h *host) ensureVenv(ctx context.Context, tc toolchain.Toolchain, dir string) error {
+	if tc.ValidateVenv(ctx) == nil {
+		return nil
+	}
+	conn, err := grpc.NewClient(h.engineAddress,
+		grpc.WithTransportCredentials(insecure.NewCredentials()), rpcutil.GrpcChannelOptions())
+	if err != nil {
+		return fmt.Errorf("language host could not connect to the engine: %w", err)
+	}
+	defer conn.Close()
+	engine := pulumirpc.NewEngineClient(conn)
+	stream := rand.Int31() //nolint:gosec // a message stream id, not a secret
+	stdout := engineLog{ctx, engine, stream, pulumirpc.LogSeverity_INFO}
+	stderr := engineLog{ctx, engine, stream, pulumirpc.LogSeverity_ERROR}
+	return tc.EnsureVenv(ctx, dir, false /* useLanguageVersionTools */, true /* showOutput */, stdout, stderr)
+}
+
+// engineLog writes to the engine's log as ephemeral messages of one stream.
+type engineLog struct {
+	ctx      context.Context
+	engine   pulumirpc.EngineClient
+	stream   int32
+	severity pulumirpc.LogSeverity
+}
+
+func (w engineLog) Write(p []byte) (int, error) {
+	_, err := w.engine.Log(w.ctx, &pulumirpc.LogRequest{
+		Message: strings.ToValidUTF8(string(p), "\uFFFD"), Ephemeral: true, StreamId: w.stream, Severity: w.severity,
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (h *host) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequiredPackagesRequest,

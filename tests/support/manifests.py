@@ -1,5 +1,6 @@
 """Small readers for rendered manifests (wire format)."""
 
+import shlex
 from typing import Any
 
 from tests.support.render import Rendered, find
@@ -55,3 +56,9 @@ RESTRICTED_CONTAINER = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 """The container securityContext of every container ray-static makes."""
+
+
+def ray_start(command: list[str]) -> list[str]:
+    """The `ray start ...` argv a Ray container execs at the end of its bash script."""
+    assert command[:2] == ["/bin/bash", "-c"], command
+    return shlex.split(command[2].rsplit("exec ", 1)[1])

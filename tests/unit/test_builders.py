@@ -118,7 +118,7 @@ GROUPS = [
 
 @pytest.mark.parametrize("case", GROUPS, ids=lambda case: case.name)
 def test_extra_groups(case: Case) -> None:
-    groups = extra_groups("ray", case.given, At("worker_groups"), WORKER)
+    groups = extra_groups("ray", case.given, At("worker_groups"), WORKER, resolve("ray", {}).pod_base)
     assert [(g.group, g.deployment_name, g.replicas, g.resources) for g in groups] == case.want
 
 
@@ -147,6 +147,24 @@ ENV = [
         ],
     ),
     Case(
+        "variables from Secrets after the plain ones, each sorted",
+        {
+            "auth": False,
+            "env": {"B": "2"},
+            "secret_env": {"Z": {"secret": "s", "key": "k"}, "Y": {"secret": "t", "key": "u"}},
+        },
+        [
+            {"name": "RAY_STATIC_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "RAY_CLUSTER_NAME", "value": "ray"},
+            {"name": "RAY_ADDRESS", "value": "addr"},
+            {"name": "RAY_AUTH_MODE", "value": "disabled"},
+            {"name": "RAY_USAGE_STATS_ENABLED", "value": "0"},
+            {"name": "B", "value": "2"},
+            {"name": "Y", "valueFrom": {"secretKeyRef": {"name": "t", "key": "u"}}},
+            {"name": "Z", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        ],
+    ),
+    Case(
         "usage stats on when asked; extra variables last, sorted",
         {"auth": False, "usage_stats": True, "env": {"B": "2", "A": "1"}},
         [
@@ -164,7 +182,8 @@ ENV = [
 
 @pytest.mark.parametrize("case", ENV, ids=lambda case: case.name)
 def test_ray_env(case: Case) -> None:
-    assert to_wire(ray_env(resolve("ray", case.given), "addr")) == case.want
+    settings = resolve("ray", case.given)
+    assert to_wire(ray_env(settings, "addr", settings.head_pod)) == case.want
 
 
 SERVICE = [

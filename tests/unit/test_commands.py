@@ -21,7 +21,8 @@ def test_every_flag_exists_in_the_installed_ray() -> None:
 
     known = {opt for param in start.params for opt in param.opts}
     settings = resolve("ray", {})
-    worker_args = worker_command(settings, settings.groups[0].resources)[2].split("exec ", 1)[1].split()
+    group = settings.groups[0]
+    worker_args = worker_command(settings, group.resources, group.pod)[2].split("exec ", 1)[1].split()
     used = _flags(head_start_args(settings)) | _flags(worker_args)
     assert used <= known, used - known
 
@@ -58,7 +59,7 @@ def test_wait_loop_is_valid_bash_and_loops_until_healthy() -> None:
 
 def test_worker_command_waits_then_execs_ray_start() -> None:
     settings = resolve("ray", {})
-    command = worker_command(settings, settings.groups[0].resources)
+    command = worker_command(settings, settings.groups[0].resources, settings.groups[0].pod)
     subprocess.run(["bash", "-n", "-c", command[2]], check=True)
     fake = 'ray() { echo "ray $*"; }; '
     out = subprocess.run(

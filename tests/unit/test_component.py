@@ -16,6 +16,7 @@ from tests.support.manifests import (
     deployment,
     env_of,
     pod_spec,
+    ray_start,
 )
 from tests.support.render import Rendered, Run, find, find_all, run_cluster, run_programs
 
@@ -113,7 +114,7 @@ def test_head_deployment_is_one_replica_recreated(rendered: list[Rendered]) -> N
 
 
 def test_head_command_is_ray_start_head_with_pinned_ports(rendered: list[Rendered]) -> None:
-    assert container(rendered, "ray-head")["command"] == [
+    assert ray_start(container(rendered, "ray-head")["command"]) == [
         "ray",
         "start",
         "--head",
@@ -133,7 +134,7 @@ def test_head_command_is_ray_start_head_with_pinned_ports(rendered: list[Rendere
 
 def test_head_ray_cpus_is_configurable() -> None:
     rendered = run_cluster({"head_ray_cpus": 2}).resources
-    assert "--num-cpus=2" in container(rendered, "ray-head")["command"]
+    assert "--num-cpus=2" in ray_start(container(rendered, "ray-head")["command"])
 
 
 def test_head_service_ports_selector_and_type(rendered: list[Rendered]) -> None:

@@ -525,9 +525,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "a typo",
         {"entry_point": "python x.py"},
-        "entry_point: got an unknown setting; expected one of auth_secret, cluster, dashboard_url, "
-        "entrypoint, entrypoint_resources, image, image_pull_secrets, metadata, namespace, runtime_env, "
-        "submission_id, timeout_seconds, wait "
+        "entry_point: got an unknown setting; expected one of the 13 known settings "
         '(did you mean "entrypoint"?).',
     ),
     (

@@ -14,10 +14,13 @@ from program.schema import config_schema, readme_table
 from program.sync import pulumi_yaml, readme
 from ray_static import checks
 from ray_static.args import (
+    GcsFaultToleranceArgs,
+    HeadArgs,
     IngressArgs,
     MetricsArgs,
     RayClusterArgs,
     ResourcesArgs,
+    SecretKeyArgs,
     TolerationArgs,
     WorkerGroupArgs,
 )
@@ -34,9 +37,13 @@ KIND_TYPES: dict[str, set[Any]] = {
     "list": {list[str]},
     "map": {dict[str, str]},
     "object": {dict[str, Any]},
+    "objects": {list[dict[str, Any]]},
+    "numbers": {dict[str, float]},
+    "secret_env": {dict[str, SecretKeyArgs]},
     "groups": {list[WorkerGroupArgs]},
     "tolerations": {list[TolerationArgs]},
-    "record": {MetricsArgs, IngressArgs},
+    "record": {MetricsArgs, IngressArgs, GcsFaultToleranceArgs},
+    "pod": {HeadArgs},
 }
 
 

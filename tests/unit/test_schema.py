@@ -7,12 +7,14 @@ from typing import Any
 from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster, RayJob
+from ray_static.schema_docs import with_inherited_descriptions
 
 
 def schema() -> dict[str, Any]:
+    """The schema the plugin serves (provider/__main__.py): inferred, inherited fields described."""
     raw = ComponentProvider([RayCluster, RayJob], "ray-static").schema
-    assert raw is not None
-    return json.loads(raw) if isinstance(raw, str) else raw
+    assert isinstance(raw, str)
+    return json.loads(with_inherited_descriptions(raw, "ray-static"))
 
 
 def test_component_inputs_and_outputs_are_pinned() -> None:
@@ -54,6 +56,22 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "loadBalancerSourceRanges": "array",
         "serve": "boolean",
         "servePort": "integer",
+        "labels": "object",
+        "annotations": "object",
+        "secretEnv": "object",
+        "envFrom": "array",
+        "volumes": "array",
+        "volumeMounts": "array",
+        "sidecars": "array",
+        "initContainers": "array",
+        "rayResources": "object",
+        "rayLabels": "object",
+        "rayStartArgs": "array",
+        "topologySpreadConstraints": "array",
+        "priorityClassName": "string",
+        "head": "#/types/ray-static:index:HeadArgs",
+        "gcsFaultTolerance": "#/types/ray-static:index:GcsFaultToleranceArgs",
+        "podDisruptionBudget": "boolean",
     }
     assert resource["requiredInputs"] == []
     assert all(v.get("description") for v in inputs.values())
@@ -85,12 +103,40 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
     ]
 
 
+POD_FIELDS = [
+    "image",
+    "imagePullSecrets",
+    "labels",
+    "annotations",
+    "env",
+    "secretEnv",
+    "envFrom",
+    "volumes",
+    "volumeMounts",
+    "sidecars",
+    "initContainers",
+    "rayResources",
+    "rayLabels",
+    "rayStartArgs",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "topologySpreadConstraints",
+    "priorityClassName",
+    "terminationGracePeriodSeconds",
+]
+"""PodArgs: the fields the top level, `head` and every worker group share."""
+
+
 def test_nested_types_are_pinned() -> None:
     types = schema()["types"]
     assert sorted(types) == [
+        "ray-static:index:GcsFaultToleranceArgs",
+        "ray-static:index:HeadArgs",
         "ray-static:index:IngressArgs",
         "ray-static:index:MetricsArgs",
         "ray-static:index:ResourcesArgs",
+        "ray-static:index:SecretKeyArgs",
         "ray-static:index:TolerationArgs",
         "ray-static:index:WorkerGroupArgs",
     ]
@@ -113,9 +159,25 @@ def test_nested_types_are_pinned() -> None:
             "prometheusNamespaces",
             "prometheusUrl",
         ],
-        "ray-static:index:ResourcesArgs": ["cpu", "cpuRequest", "gpus", "memory", "memoryRequest"],
+        "ray-static:index:ResourcesArgs": [
+            "cpu",
+            "cpuRequest",
+            "ephemeralStorage",
+            "gpuResource",
+            "gpus",
+            "memory",
+            "memoryRequest",
+        ],
         "ray-static:index:TolerationArgs": ["effect", "key", "operator", "tolerationSeconds", "value"],
-        "ray-static:index:WorkerGroupArgs": ["name", "nodeSelector", "replicas", "resources", "tolerations"],
+        "ray-static:index:WorkerGroupArgs": sorted(["name", "replicas", "resources", *POD_FIELDS]),
+        "ray-static:index:HeadArgs": sorted(POD_FIELDS),
+        "ray-static:index:GcsFaultToleranceArgs": [
+            "externalStorageNamespace",
+            "redisAddress",
+            "redisPasswordKey",
+            "redisPasswordSecret",
+        ],
+        "ray-static:index:SecretKeyArgs": ["key", "secret"],
     }
     for t in types.values():
         assert all(p.get("description") for p in t["properties"].values())

@@ -1,0 +1,61 @@
+"""Schema descriptions of inherited fields.
+
+The pod options are declared once, in PodArgs, and inherited by RayClusterArgs, HeadArgs and
+WorkerGroupArgs. Pulumi's schema inference reads a field's description from the docstring under it in the
+class that is being analysed, so inherited fields would reach other languages undocumented; this fills
+each one in from the class that declares it.
+"""
+
+import json
+from typing import Any
+
+from pulumi.provider.experimental.analyzer import Analyzer
+
+from ray_static import args, job_args
+
+_ARGS = {
+    name: value
+    for module in (args, job_args)
+    for name, value in vars(module).items()
+    if isinstance(value, type) and hasattr(value, "__annotations__") and name.endswith("Args")
+}
+_COMPONENT_ARGS = {"RayCluster": "RayClusterArgs", "RayJob": "RayJobArgs"}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _bases(cls: type) -> list[type]:
+    """The args classes ``cls`` may inherit from: a TypedDict keeps no bases at runtime (Python 3.11), so
+    those whose every field ``cls`` has too."""
+    own = set(cls.__annotations__)
+    return [b for b in _ARGS.values() if b is not cls and set(b.__annotations__) <= own]
+
+
+def _fill(properties: dict[str, Any], cls: type, analyzer: Analyzer) -> None:
+    names = {_camel(k): k for k in cls.__annotations__}
+    for prop_name, prop in properties.items():
+        if prop.get("description") or prop_name not in names:
+            continue
+        for base in _bases(cls):
+            description = analyzer.get_docstring(base, names[prop_name])
+            if description:
+                prop["description"] = description
+                break
+
+
+def with_inherited_descriptions(schema: str, package: str) -> str:
+    """``schema`` (JSON) with every inherited input field described as where it is declared."""
+    parsed = json.loads(schema)
+    analyzer = Analyzer(package)
+    for token, type_spec in parsed.get("types", {}).items():
+        cls = _ARGS.get(token.rsplit(":", 1)[-1])
+        if cls is not None:
+            _fill(type_spec.get("properties", {}), cls, analyzer)
+    for token, resource in parsed.get("resources", {}).items():
+        cls = _ARGS.get(_COMPONENT_ARGS.get(token.rsplit(":", 1)[-1], ""))
+        if cls is not None:
+            _fill(resource.get("inputProperties", {}), cls, analyzer)
+    return json.dumps(parsed)
