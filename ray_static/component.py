@@ -41,6 +41,8 @@ class RayCluster(pulumi.ComponentResource):
     """Name of the Secret holding the token (key `token`), for RayJobs; unset when auth is off."""
     image: pulumi.Output[str]
     """The Ray image every pod runs (a RayJob's submitter runs it too)."""
+    image_pull_secrets: pulumi.Output[list[str]]
+    """The Secrets every pod pulls the image with (a RayJob's submitter pulls it with them too)."""
     dashboard_ingress_url: pulumi.Output[str | None]
     """The dashboard through the Ingress (`https://<host><path>` with a TLS Secret); unset without one."""
 
@@ -138,6 +140,7 @@ class RayCluster(pulumi.ComponentResource):
         self.auth_token = token if token is not None else pulumi.Output.from_input(None)
         self.auth_secret_name = pulumi.Output.from_input(settings.auth_secret_name if settings.auth else None)
         self.image = pulumi.Output.from_input(settings.image)
+        self.image_pull_secrets = pulumi.Output.from_input(settings.pod_base.resolve().image_pull_secrets)
         # Registering outputs marks the component complete (and records them in the state).
         self.register_outputs(
             {
@@ -149,6 +152,7 @@ class RayCluster(pulumi.ComponentResource):
                 "auth_token": self.auth_token,
                 "auth_secret_name": self.auth_secret_name,
                 "image": self.image,
+                "image_pull_secrets": self.image_pull_secrets,
                 "dashboard_ingress_url": self.dashboard_ingress_url,
             }
         )

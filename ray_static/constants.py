@@ -166,4 +166,8 @@ JOB_WAIT_MARGIN_SECONDS = 120
 MAX_JOB_TIMEOUT_SECONDS = 30 * 86400
 MAX_SUBMISSION_ID_LENGTH = 128
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+CREATED_CONDITION = "jsonpath={.metadata.name}"
+"""A waitFor condition every created object meets at once: not awaited on create, unlike skipAwait, which
+pulumi-kubernetes 4.25 also applies to a Job's delete."""
 SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict"

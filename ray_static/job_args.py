@@ -25,6 +25,8 @@ class RayJobInputs(TypedDict, total=False):
     """The cluster's token Secret (its `auth_secret_name` output); unset when the cluster has auth off."""
     image: pulumi.Input[str]
     """The cluster's image (its `image` output), so the submitter's Ray matches the cluster's."""
+    image_pull_secrets: pulumi.Input[list[str]]
+    """The Secrets the cluster pulls its image with (its `image_pull_secrets` output), for the submitter."""
     entrypoint: Required[str]
     """The command Ray runs as the job's driver, through a shell, e.g. "python train.py --epochs 3"."""
     runtime_env: dict[str, Any]

@@ -1,5 +1,7 @@
 """The submitter's Kubernetes Job, as typed Args."""
 
+from typing import cast
+
 import pulumi
 import pulumi_kubernetes.batch.v1 as batch
 import pulumi_kubernetes.core.v1 as core
@@ -25,10 +27,15 @@ def job_labels(job: JobSettings) -> dict[str, str]:
 
 
 def await_annotations(job: JobSettings) -> dict[str, str]:
-    """How `pulumi up` treats the Job: not awaited, or awaited until it completes (pulumi-kubernetes
-    fails the update when the Job fails, with its pod's termination message: the job's last log lines)."""
+    """How `pulumi up` treats the Job: awaited until it completes (pulumi-kubernetes fails the update when
+    the Job fails, with its pod's termination message: the job's last log lines), or done once created.
+
+    Never skipAwait: for a Job it skips the delete's await too, so a removed or replaced RayJob would be
+    reported gone while its submitter was still stopping the Ray job (and a replacement submitted beside
+    it, or the cluster deleted under it). Its delete is always awaited until the pod, and so the stop, is
+    over."""
     if not job.wait:
-        return {c.SKIP_AWAIT_ANNOTATION: "true"}
+        return {c.WAIT_FOR_ANNOTATION: c.CREATED_CONDITION}
     if job.timeout_seconds is None:
         return {c.TIMEOUT_ANNOTATION: str(c.DEFAULT_JOB_WAIT_SECONDS)}
     return {c.TIMEOUT_ANNOTATION: str(job.timeout_seconds + c.JOB_WAIT_MARGIN_SECONDS)}
@@ -54,6 +61,12 @@ def submitter_volumes(auth_secret: str | None) -> list[core.VolumeArgs]:
 
 def submitter_mounts(auth_secret: str | None) -> list[core.VolumeMountArgs]:
     return [*([auth_mount()] if auth_secret else []), *writable_mounts()]
+
+
+def pull_secrets(names: list[str] | None) -> list[core.LocalObjectReferenceArgs] | None:
+    """The cluster's image pull Secrets; without any, no field at all (a Job's pod template is immutable:
+    an empty list where there was none would replace the Job)."""
+    return [core.LocalObjectReferenceArgs(name=name) for name in names] if names else None
 
 
 def submitter_container(job: JobSettings, target: Target) -> core.ContainerArgs:
@@ -99,6 +112,11 @@ def job_args(job: JobSettings, target: Target) -> batch.JobInitArgs:
     new Job; timeout_seconds is its deadline, after which Kubernetes terminates the submitter, which
     stops the Ray job."""
     labels = job_labels(job)
+    # An Output of None leaves the field out, which the SDK's type does not spell.
+    pull = cast(
+        pulumi.Output[list[core.LocalObjectReferenceArgs]],
+        pulumi.Output.from_input(target.image_pull_secrets).apply(pull_secrets),
+    )
     return batch.JobInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=job.job_name,
@@ -121,6 +139,7 @@ def job_args(job: JobSettings, target: Target) -> batch.JobInitArgs:
                 spec=core.PodSpecArgs(
                     restart_policy="Never",
                     containers=[submitter_container(job, target)],
+                    image_pull_secrets=pull,
                     volumes=pulumi.Output.from_input(target.auth_secret).apply(submitter_volumes),
                     security_context=pod_security_context(),
                     # The submitter talks to Ray only, never to the Kubernetes API.

@@ -23,7 +23,7 @@ from ray_static.errors import RayStaticConfigError, invalid
 from ray_static.job_args import RayJobArgs
 
 KNOWN_JOB_ARGS = frozenset(RayJobArgs.__annotations__)
-TARGET_KEYS = ("namespace", "dashboard_url", "auth_secret", "image")
+TARGET_KEYS = ("namespace", "dashboard_url", "auth_secret", "image", "image_pull_secrets")
 """The cluster's outputs a job needs; a `cluster` provides all of them."""
 SUBMISSION_KEYS = ("entrypoint", "runtime_env", "entrypoint_resources", "metadata")
 """What the default submission id is a hash of: everything Ray receives about the job."""
@@ -68,6 +68,7 @@ class Target:
     dashboard_url: pulumi.Input[str]
     auth_secret: pulumi.Input[str | None]
     image: pulumi.Input[str]
+    image_pull_secrets: pulumi.Input[list[str]]
     cluster: pulumi.Resource | None
     """The RayCluster given, which the Job depends on."""
 
@@ -177,6 +178,9 @@ def resolve_target(args: Mapping[str, Any], naming: Naming = identity) -> Target
         dashboard_url=_plain_or_output(args["dashboard_url"], At("dashboard_url", naming), _url),
         auth_secret=_plain_or_output(args.get("auth_secret"), At("auth_secret", naming), _secret_name),
         image=_plain_or_output(args.get("image", c.DEFAULT_IMAGE), At("image", naming), checks.image),
+        image_pull_secrets=_plain_or_output(
+            args.get("image_pull_secrets", []), At("image_pull_secrets", naming), checks.name_list
+        ),
         cluster=None,
     )
 
@@ -198,6 +202,7 @@ def _from_cluster(cluster: Any, args: Mapping[str, Any], naming: Naming) -> Targ
         dashboard_url=cluster.dashboard_url,
         auth_secret=cluster.auth_secret_name,
         image=cluster.image,
+        image_pull_secrets=cluster.image_pull_secrets,
         cluster=cluster,
     )
 

@@ -7,7 +7,8 @@ is the outcome: 0 SUCCEEDED, 3 FAILED or STOPPED, 1 an error (a Jobs API that ne
 submission). It waits for a Jobs API that does not answer yet itself.
 
 Terminating the pod (the RayJob deleted or replaced, timeout_seconds reached) stops the Ray job: the
-script traps SIGTERM and runs `ray job stop` within the pod's grace period.
+script traps SIGTERM and runs `ray job stop`, which returns once Ray reports the job ended, within the pod's
+grace period. The pod is gone only then, and the Job, deleted with foreground propagation, after it.
 
 The Jobs API address (RAY_API_SERVER_ADDRESS) and the token (RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH) come from the
 environment, which the `ray` CLI and SDK read.
@@ -47,7 +48,7 @@ job() {{ sub=$1; shift; ray job "$sub" --log-style=record "$@"; }}
 pause() {{ sleep {interval} & wait $!; }}
 stop() {{
   say "the submitter is terminating: stopping Ray job $id"
-  job stop --no-wait "$id"
+  job stop "$id"
   exit 143
 }}
 trap stop TERM

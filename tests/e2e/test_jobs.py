@@ -4,8 +4,8 @@ a removed job goes, destroy; and a second stack submitting through the cluster s
 The control plane's nodes are KWOK's: a pod owned by a Job is marked Running and then Succeeded without any
 container running (KWOK's pod-complete stage). So these tests prove the Kubernetes and Pulumi side (the
 API server admits the Job under the namespace's `restricted` Pod Security Standard, pulumi-kubernetes
-awaits it to completion, names, replacement, deletion, outputs); tests/ray proves the submitter against
-real Ray.
+awaits it to completion, names, replacement, deletion, outputs); tests/node/test_jobs.py proves the
+submitter against real Ray on the real node.
 """
 
 import json
@@ -40,7 +40,9 @@ def stack(cluster: Cluster, backend: Path, tmp_path_factory: pytest.TempPathFact
     """The repository's program with a small cluster in its own namespace, and jobs in its config."""
     project = make_project(tmp_path_factory.mktemp("jobs") / "project")
     s = open_stack(project, "jobs", cluster.env, backend)
-    s.set_config({"namespace": NAMESPACE, "clusterName": "lab", "workers": "1"})
+    s.set_config(
+        {"namespace": NAMESPACE, "clusterName": "lab", "workers": "1", "imagePullSecrets": "regcred"}
+    )
     yield s
     try:
         s.destroy()
@@ -82,6 +84,8 @@ def test_up_creates_the_jobs_and_waits_for_the_awaited_one(stack: Stack, cluster
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert stack.outputs()["auth_token"] not in json.dumps(hello)
     assert pod["metadata"]["labels"]["ray-static/job-submitter"] == "true"
+    # It pulls the cluster's image with the cluster's pull secrets.
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
 
 
 def test_second_up_changes_nothing(stack: Stack) -> None:

@@ -15,9 +15,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import yaml
 
 from tests.e2e.support import REPO, Cluster, is_ready
+
+if TYPE_CHECKING:
+    from ray.job_submission import JobSubmissionClient
 
 T = TypeVar("T")
 NODE_SH = REPO / "scripts" / "node.sh"
@@ -250,3 +255,23 @@ def port_forward(node: RealNode, namespace: str, target: str, port: int) -> Iter
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def node_stack_config() -> dict[str, str]:
+    """The config of Pulumi.node.yaml, the stack `RAY_STATIC_NODE=real scripts/run` deploys to the node:
+    sized for its 2 CPUs."""
+    config = yaml.safe_load((REPO / "Pulumi.node.yaml").read_text())["config"]
+    return {key.removeprefix("ray-static:"): str(value) for key, value in config.items()}
+
+
+@contextmanager
+def jobs_api(
+    node: RealNode, namespace: str, service: str, token: str | None
+) -> Iterator[JobSubmissionClient]:
+    """Ray's job SDK on this machine, talking to the cluster's dashboard through a port-forward to its head
+    Service, with the token as a bearer header."""
+    from ray.job_submission import JobSubmissionClient  # noqa: PLC0415  (ray is heavy: only when asked)
+
+    with port_forward(node, namespace, f"svc/{service}", 8265) as port:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        yield JobSubmissionClient(f"http://127.0.0.1:{port}", headers=headers)

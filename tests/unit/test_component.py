@@ -647,6 +647,7 @@ def test_outputs(default_run: Run) -> None:
         "dashboard_url": f"http://{FQDN}:8265",
         "auth_secret_name": "ray-auth",
         "image": "rayproject/ray:2.60.0",
+        "image_pull_secrets": [],
     }
 
 

@@ -98,7 +98,10 @@ def test_the_command_is_bash_running_the_script_with_the_id_and_the_options() ->
         for s in ('if job status "$id"', 'job submit --submission-id "$id"', 'job logs --follow "$id"')
     )
     assert status < submit < follow
-    assert "--no-wait" in SCRIPT and "trap stop TERM" in SCRIPT and "job stop --no-wait" in SCRIPT
+    assert "--no-wait" in SCRIPT and "trap stop TERM" in SCRIPT
+    # Terminated, it stops the job and waits until Ray reports it ended: its pod, and then its Job, are
+    # gone only once the job is.
+    assert 'job stop "$id"' in SCRIPT and "job stop --no-wait" not in SCRIPT
 
 
 JOB_NAMES = [
@@ -129,7 +132,11 @@ AWAIT = [
         {"timeout_seconds": 600},
         {c.TIMEOUT_ANNOTATION: "720"},
     ),
-    Case("no wait: not awaited", {"wait": False}, {c.SKIP_AWAIT_ANNOTATION: "true"}),
+    Case(
+        "no wait: done once created, its delete still awaited",
+        {"wait": False},
+        {c.WAIT_FOR_ANNOTATION: "jsonpath={.metadata.name}"},
+    ),
 ]
 
 
@@ -316,11 +323,14 @@ def test_the_submitter_is_restricted_bounded_and_final_on_a_job_failure(with_clu
     assert limits["limits"] == limits["requests"] == {"cpu": "250m", "memory": "512Mi"}
 
 
-def test_timeout_is_the_jobs_deadline_and_no_wait_skips_the_await() -> None:
+def test_timeout_is_the_jobs_deadline_and_no_wait_awaits_only_the_delete() -> None:
     run = run_with_cluster({"timeout_seconds": 3600, "wait": False})
     job = submitter(run).inputs
     assert job["spec"]["activeDeadlineSeconds"] == 3600
-    assert job["metadata"]["annotations"] == {c.SKIP_AWAIT_ANNOTATION: "true"}
+    # pulumi-kubernetes skips a Job's delete await too under skipAwait: never used, so removing the
+    # RayJob returns only once its submitter stopped the Ray job and the Job is gone.
+    assert job["metadata"]["annotations"] == {c.WAIT_FOR_ANNOTATION: "jsonpath={.metadata.name}"}
+    assert c.SKIP_AWAIT_ANNOTATION not in json.dumps(job)
 
 
 def test_a_cluster_without_auth_gives_no_token() -> None:
@@ -329,6 +339,41 @@ def test_a_cluster_without_auth_gives_no_token() -> None:
     assert "RAY_AUTH_TOKEN" not in env(run)
     assert container(run)["image"] == "rayproject/ray:2.59.0"
     assert submitter(run).inputs["metadata"]["namespace"] == "ml"
+
+
+PULL = [{"name": "regcred"}, {"name": "mirror"}]
+
+
+def test_the_submitter_pulls_the_image_with_the_clusters_pull_secrets() -> None:
+    run = run_with_cluster(cluster={"image_pull_secrets": ["regcred", "mirror"]})
+    head = find(run.resources, "apps/v1:Deployment", "ray-head").inputs["spec"]["template"]["spec"]
+    assert head["imagePullSecrets"] == pod(run)["spec"]["imagePullSecrets"] == PULL
+    manifest = {"apiVersion": "batch/v1", "kind": "Job", **submitter(run).inputs}
+    kubernetes_validate.validate(manifest, kubernetes_version(), strict=True)
+
+
+def test_without_pull_secrets_the_pod_has_no_such_field(with_cluster: Run) -> None:
+    """Not even an empty list: a Job's pod template is immutable, and Jobs created before the field
+    existed would be replaced."""
+    assert "imagePullSecrets" not in pod(with_cluster)["spec"]
+    run = run_from_outputs({**CLUSTER_OUTPUTS, "entrypoint": HELLO, "image_pull_secrets": []})
+    assert "imagePullSecrets" not in pod(run)["spec"]
+
+
+def test_other_stacks_name_the_pull_secrets_plainly_or_as_outputs() -> None:
+    plain = run_from_outputs(
+        {**CLUSTER_OUTPUTS, "entrypoint": HELLO, "image_pull_secrets": ["regcred", "mirror"]}
+    )
+    assert pod(plain)["spec"]["imagePullSecrets"] == PULL
+
+    def program() -> None:
+        secrets = pulumi.Output.from_input(["regcred", "mirror"])
+        args: dict[str, Any] = {**CLUSTER_OUTPUTS, "entrypoint": HELLO, "image_pull_secrets": secrets}
+        RayJob("hello", args)  # type: ignore[arg-type]
+
+    assert pod(run_programs(program))["spec"]["imagePullSecrets"] == PULL
+    cluster = run_with_cluster(cluster={"image_pull_secrets": ["regcred", "mirror"]})
+    assert submitter(plain).inputs == submitter(cluster).inputs
 
 
 def test_a_changed_entrypoint_is_a_new_job_name_so_pulumi_replaces_the_job() -> None:
@@ -480,9 +525,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "a typo",
         {"entry_point": "python x.py"},
-        "entry_point: got an unknown setting; expected one of auth_secret, cluster, dashboard_url, "
-        "entrypoint, entrypoint_resources, image, metadata, namespace, runtime_env, submission_id, "
-        "timeout_seconds, wait "
+        "entry_point: got an unknown setting; expected one of the 13 known settings "
         '(did you mean "entrypoint"?).',
     ),
     (
@@ -501,6 +544,17 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         {"dashboard_url": "ray-head:8265"},
         'dashboard_url: got "ray-head:8265"; expected the cluster\'s dashboard URL, such as '
         '"http://ray-head.ray.svc.cluster.local:8265".',
+    ),
+    (
+        "pull secrets as one string",
+        {"image_pull_secrets": "regcred"},
+        'image_pull_secrets: got "regcred"; expected a list of strings.',
+    ),
+    (
+        "a pull secret that is no name",
+        {"image_pull_secrets": ["regcred", "Reg Cred"]},
+        'image_pull_secrets[1]: got "Reg Cred"; expected a Kubernetes object name (lowercase letters, '
+        "digits, '-' and '.').",
     ),
     (
         "a cluster that is no RayCluster",
@@ -522,15 +576,20 @@ def test_bad_input_is_refused_in_one_sentence_before_anything_is_registered(
     assert failure.value.run.resources == []
 
 
-def test_a_cluster_and_its_outputs_together_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("output", "value"),
+    [("namespace", "ray"), ("image_pull_secrets", ["regcred"])],
+    ids=["namespace", "pull"],
+)
+def test_a_cluster_and_its_outputs_together_are_refused(output: str, value: Any) -> None:
     def program() -> None:
         ray = RayCluster("ray", {})
-        RayJob("hello", {"cluster": ray, "namespace": "ray", "entrypoint": HELLO})
+        RayJob("hello", {"cluster": ray, output: value, "entrypoint": HELLO})  # type: ignore[misc]
 
     with pytest.raises(RenderError) as failure:
         run_programs(program)
     assert str(failure.value.error) == (
-        "cluster: got a RayCluster together with namespace; expected either the cluster or its outputs, "
+        f"cluster: got a RayCluster together with {output}; expected either the cluster or its outputs, "
         "not both."
     )
     assert not find_all(failure.value.run.resources, "RayJob")

@@ -34,7 +34,9 @@ def test_jobs_run_on_the_programs_cluster() -> None:
         assert head.urn in job.dependencies
     hello = resolve_job("hello", {k: v for k, v in JOBS[0].items() if k != "name"})
     later = resolve_job("later", {k: v for k, v in JOBS[1].items() if k != "name"})
-    assert jobs["later-submitter"].inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    assert jobs["later-submitter"].inputs["metadata"]["annotations"] == {
+        "pulumi.com/waitFor": "jsonpath={.metadata.name}"
+    }
     assert run.stack_outputs["jobs"] == {
         "hello": {"submission_id": hello.submission_id, "status": None},
         "later": {"submission_id": later.submission_id, "status": None},
@@ -128,6 +130,15 @@ def test_the_plugin_serves_rayjob_and_refuses_bad_inputs_by_schema_name() -> Non
             "hello", "ray-static:index:RayJob", {**OUTPUTS, "entrypoint": "x", "submissionId": "a/b"}
         )
     assert failure.value.property_path == "submissionId"
+    with pytest.raises(InputPropertyError) as failure:
+        provider.construct(
+            "hello", "ray-static:index:RayJob", {**OUTPUTS, "entrypoint": "x", "imagePullSecrets": ["Reg"]}
+        )
+    assert failure.value.property_path == "imagePullSecrets[0]"
+    assert failure.value.reason == (
+        'imagePullSecrets[0]: got "Reg"; expected a Kubernetes object name (lowercase letters, digits, '
+        "'-' and '.')."
+    )
     with pytest.raises(InputPropertyError) as failure:
         provider.construct("hello", "ray-static:index:RayJob", {"entrypoint": "x"})
     assert failure.value.reason == (

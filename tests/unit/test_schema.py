@@ -89,6 +89,7 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "authToken": "string",
         "authSecretName": "string",
         "image": "string",
+        "imagePullSecrets": "array",
         "dashboardIngressUrl": "string",
     }
     assert sorted(resource["required"]) == [
@@ -97,6 +98,7 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "gcsAddress",
         "headServiceName",
         "image",
+        "imagePullSecrets",
         "namespace",
     ]
 
@@ -192,6 +194,7 @@ def test_rayjob_takes_the_cluster_outputs_not_a_cluster_object() -> None:
         "dashboardUrl": "string",
         "authSecret": "string",
         "image": "string",
+        "imagePullSecrets": "array",
         "entrypoint": "string",
         "runtimeEnv": "object",
         "submissionId": "string",
@@ -204,7 +207,9 @@ def test_rayjob_takes_the_cluster_outputs_not_a_cluster_object() -> None:
     assert all(v.get("description") for v in inputs.values())
     # The cluster's outputs may be outputs of this or another stack; the job itself is plain, since its
     # submission id is a hash of it, made before anything is registered.
-    assert all("plain" not in inputs[k] for k in ("namespace", "dashboardUrl", "authSecret", "image"))
+    cluster_outputs = ("namespace", "dashboardUrl", "authSecret", "image", "imagePullSecrets")
+    assert all("plain" not in inputs[k] for k in cluster_outputs)
+    assert inputs["imagePullSecrets"]["items"]["type"] == "string"
     assert all(inputs[k].get("plain") is True for k in ("entrypoint", "runtimeEnv", "submissionId", "wait"))
     assert inputs["runtimeEnv"]["additionalProperties"]["$ref"] == "pulumi.json#/Any"
     assert inputs["entrypointResources"]["additionalProperties"]["type"] == "number"
