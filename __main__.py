@@ -31,6 +31,7 @@ def main() -> None:
     pulumi.export("workers", config.settings.groups[0].replicas)
     pulumi.export("port_forward", port_forward_command(config.settings))
     pulumi.export("image", cluster.image)
+    pulumi.export("image_pull_secrets", cluster.image_pull_secrets)
     if config.settings.auth:
         pulumi.export("auth_token", cluster.auth_token)
         pulumi.export("auth_secret_name", cluster.auth_secret_name)

@@ -86,6 +86,7 @@ def test_default_program_outputs() -> None:
     assert outputs["dashboard_url"] == f"http://{fqdn}:8265"
     assert outputs["workers"] == 3
     assert outputs["port_forward"] == "kubectl -n ray port-forward svc/ray-head 8265:8265 10001:10001"
+    assert outputs["image_pull_secrets"] == []
     # What a RayJob in another stack needs besides namespace and dashboard_url.
     assert outputs["image"] == "rayproject/ray:2.60.0"
     assert outputs["auth_secret_name"] == "ray-auth"
