@@ -158,6 +158,18 @@ def test_1_up_every_pod_ready_and_ray_counts_each_pod_with_its_limits(deployed: 
         total = {k: total[k] + want[k] for k in total}
     assert total == {"CPU": float(N), "GPU": 1.0, "memory": float(2 * GIB + N * GIB)}
 
+    # `ray start` ran with the open-files limit raised: the raylet's soft limit is 65536, or the hard
+    # limit of the container when that is lower.
+    for pod in [ray.head(), node.ready_pods(NAMESPACE, WORKERS)[0]]:
+        limits = node.exec(
+            NAMESPACE,
+            pod["metadata"]["name"],
+            ["bash", "-c", 'grep "Max open files" /proc/$(pgrep -o raylet)/limits'],
+            timeout=30,
+        )
+        soft, hard = limits.stdout.split()[3:5]
+        assert int(soft) == min(65536, int(hard)), limits.stdout + limits.stderr
+
     # The pod-subnet guard is still the first rule of FORWARD, ahead of kube-proxy's jumps.
     forward = subprocess.run(["iptables", "-w", "-S", "FORWARD"], capture_output=True, text=True, check=True)
     assert forward.stdout.splitlines()[1] == "-A FORWARD -j RAY-STATIC-NODE-GUARD", forward.stdout
