@@ -105,18 +105,6 @@ class RealNode(Cluster):
         result = self.exec(namespace, pod, ["python", "-c", code], timeout=timeout)
         return parse_result(result)
 
-    def apply(self, obj: Mapping[str, Any]) -> None:
-        """`kubectl apply` of one object."""
-        subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.kubeconfig), "apply", "-f", "-"],
-            input=json.dumps(obj),
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
     def pod_named(self, namespace: str, name: str) -> dict[str, Any]:
         """One pod as JSON."""
         return self.get("pod", name, "-n", namespace)
