@@ -17,7 +17,14 @@ class Timing:
 READINESS = Timing(initial_delay_seconds=10, period_seconds=5, failure_threshold=10)
 LIVENESS = Timing(initial_delay_seconds=30, period_seconds=5, failure_threshold=120)
 """A live Ray node gets 10 minutes to answer again before it is restarted (KubeRay's value)."""
-TIMEOUT_SECONDS = 2
+WORKER_TIMEOUT_SECONDS = 2
+HEAD_TIMEOUT_SECONDS = 5
+"""Probe timeouts as KubeRay's ray-operator/controllers/ray/utils/constant.go sets them: workers
+DefaultReadinessProbeTimeoutSeconds = DefaultLivenessProbeTimeoutSeconds = 2, the head
+DefaultHeadReadinessProbeTimeoutSeconds = DefaultHeadLivenessProbeTimeoutSeconds = 5, since the head's
+check also covers the GCS (older Ray: two `wget -T 2` in a row)."""
+WGET_TIMEOUT_SECONDS = 2
+"""Each HTTP check of the legacy exec probe (KubeRay's BaseWgetHealthCommand uses `wget -T 2`)."""
 
 
 def uses_healthz(ray_version: tuple[int, int, int]) -> bool:
@@ -26,7 +33,7 @@ def uses_healthz(ray_version: tuple[int, int, int]) -> bool:
 
 
 def _wget(url: str) -> str:
-    return f"wget -T {TIMEOUT_SECONDS} -q -O- {url} | grep success"
+    return f"wget -T {WGET_TIMEOUT_SECONDS} -q -O- {url} | grep success"
 
 
 def legacy_health_command(node_type: str) -> list[str]:
@@ -49,7 +56,7 @@ def _probe(ray_version: tuple[int, int, int], node_type: str, timing: Timing) ->
         initial_delay_seconds=timing.initial_delay_seconds,
         period_seconds=timing.period_seconds,
         failure_threshold=timing.failure_threshold,
-        timeout_seconds=TIMEOUT_SECONDS,
+        timeout_seconds=HEAD_TIMEOUT_SECONDS if node_type == c.HEAD else WORKER_TIMEOUT_SECONDS,
         success_threshold=1,
     )
 

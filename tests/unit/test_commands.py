@@ -104,6 +104,22 @@ def test_probe_timings_are_kuberays() -> None:
     assert (live["initialDelaySeconds"], live["periodSeconds"], live["failureThreshold"]) == (30, 5, 120)
 
 
+@pytest.mark.parametrize("version", [(2, 60, 0), (2, 47, 1)])
+@pytest.mark.parametrize(("node_type", "timeout"), [(c.HEAD, 5), (c.WORKER, 2)])
+def test_probe_timeouts_are_kuberays_head_and_worker_values(
+    version: tuple[int, int, int], node_type: str, timeout: int
+) -> None:
+    for probe in (readiness_probe(version, node_type), liveness_probe(version, node_type)):
+        assert to_wire(probe)["timeoutSeconds"] == timeout
+
+
+def test_legacy_head_probe_fits_its_two_checks_in_its_timeout() -> None:
+    # Two `wget -T 2` in a row on the head: 4 s, inside the head's 5 s (why KubeRay made it longer).
+    command = legacy_health_command(c.HEAD)[-1]
+    assert command.count("wget -T 2 ") == 2
+    assert to_wire(readiness_probe((2, 47, 1), c.HEAD))["timeoutSeconds"] > 2 * 2
+
+
 def test_legacy_probe_checks_gcs_on_the_head_only() -> None:
     assert "gcs_healthz" in legacy_health_command(c.HEAD)[-1]
     assert "gcs_healthz" not in legacy_health_command(c.WORKER)[-1]

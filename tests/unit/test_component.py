@@ -312,20 +312,23 @@ def test_resources_drive_ray_flags_and_requests_may_be_lower() -> None:
 
 
 def test_probes_use_healthz_for_current_ray(rendered: list[Rendered]) -> None:
-    for name in ("ray-head", "ray-worker"):
+    # Timeouts as KubeRay's: 5 s on the head (its check covers the GCS too), 2 s on workers.
+    for name, timeout in (("ray-head", 5), ("ray-worker", 2)):
         main = container(rendered, name)
         assert main["readinessProbe"] == {
             "httpGet": {"path": "/api/healthz", "port": 52365},
             "initialDelaySeconds": 10,
             "periodSeconds": 5,
             "failureThreshold": 10,
-            "timeoutSeconds": 2,
+            "timeoutSeconds": timeout,
             "successThreshold": 1,
         }
-        assert main["livenessProbe"]["httpGet"] == {"path": "/api/healthz", "port": 52365}
-        assert (main["livenessProbe"]["initialDelaySeconds"], main["livenessProbe"]["failureThreshold"]) == (
+        live = main["livenessProbe"]
+        assert live["httpGet"] == {"path": "/api/healthz", "port": 52365}
+        assert (live["initialDelaySeconds"], live["failureThreshold"], live["timeoutSeconds"]) == (
             30,
             120,
+            timeout,
         )
 
 
