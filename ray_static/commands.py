@@ -3,6 +3,7 @@
 import shlex
 
 from ray_static import constants as c
+from ray_static.fault_tolerance import redis_password_flag
 from ray_static.pod_options import PodOptions
 from ray_static.ray_flags import custom_args
 from ray_static.settings import Resources, Settings
@@ -101,8 +102,12 @@ def raise_nofile_script() -> str:
 
 
 def head_command(settings: Settings) -> list[str]:
-    """Raise the open-files limit, then exec `ray start --head`."""
+    """Raise the open-files limit, then exec `ray start --head` (given the Redis password from the
+    environment when GCS fault tolerance has one)."""
     start = shlex.join(head_start_args(settings))
+    password = redis_password_flag(settings.gcs_fault_tolerance)
+    if password is not None:
+        start = f"{start} {password}"
     return ["/bin/bash", "-c", f"{raise_nofile_script()}; exec {start}"]
 
 

@@ -1,13 +1,17 @@
 """RayCluster: a static Ray cluster on Kubernetes, wired from the pure builders."""
 
+from dataclasses import replace
+
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.networking.v1 as networking
+import pulumi_kubernetes.policy.v1 as policy
 from pulumi_kubernetes import apiextensions
 
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
+from ray_static.fault_tolerance import generated_storage_namespace
 from ray_static.ingress import dashboard_ingress_args
 from ray_static.monitoring import (
     dashboard_config_map_args,
@@ -16,7 +20,13 @@ from ray_static.monitoring import (
     ray_dashboards,
     require_pod_monitor_crd,
 )
-from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
+from ray_static.objects import (
+    head_deployment_args,
+    head_disruption_budget_args,
+    head_service_args,
+    namespace_args,
+    worker_deployment_args,
+)
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.settings import Settings, resolve
 from ray_static.token import fingerprint, generated_token
@@ -52,6 +62,17 @@ class RayCluster(pulumi.ComponentResource):
         if settings.auth_token is not None:
             return pulumi.Output.secret(settings.auth_token)
         return generated_token(f"{name}-auth-token", opts)
+
+    @staticmethod
+    def _gcs_storage(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> Settings:
+        """With GCS fault tolerance and no storage namespace given: one generated once, kept in the state."""
+        ft = settings.gcs_fault_tolerance
+        if ft is None or ft.external_storage_namespace is not None:
+            return settings
+        namespace = generated_storage_namespace(
+            f"{name}-gcs-storage-namespace", f"{settings.namespace}-{settings.name}", opts
+        )
+        return replace(settings, gcs_fault_tolerance=ft.with_storage_namespace(namespace))
 
     def _namespace(
         self, name: str, settings: Settings, child: pulumi.ResourceOptions
@@ -93,6 +114,7 @@ class RayCluster(pulumi.ComponentResource):
         require_pod_monitor_crd(self, settings)  # before any child: nothing half-created without the CRD
 
         child = pulumi.ResourceOptions(parent=self)
+        settings = self._gcs_storage(name, settings, child)
         scoped, namespace_name = self._namespace(name, settings, child)
 
         pod_dependencies: list[pulumi.Resource] = []
@@ -118,6 +140,8 @@ class RayCluster(pulumi.ComponentResource):
             apps.Deployment(
                 group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
             )
+        if settings.pod_disruption_budget:
+            policy.PodDisruptionBudget(f"{name}-head", head_disruption_budget_args(settings), opts=scoped)
 
         self.dashboard_ingress_url = self._observability(name, settings, scoped, child)
         self._publish(settings, service, namespace_name, token)

@@ -171,3 +171,21 @@ CREATED_CONDITION = "jsonpath={.metadata.name}"
 """A waitFor condition every created object meets at once: not awaited on create, unlike skipAwait, which
 pulumi-kubernetes 4.25 also applies to a Job's delete."""
 SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+
+# GCS fault tolerance: the head keeps the GCS state in an external Redis (fault_tolerance.py).
+REDIS_ADDRESS_ENV = "RAY_REDIS_ADDRESS"
+"""Where Ray 2.60's head finds the external Redis (ray/_private/node.py reads it at `ray start --head`)."""
+REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
+"""The head's copy of the Redis password, from the Secret; `ray start --redis-password` takes it from the
+shell, so the pod spec never holds it (KubeRay names the variable the same)."""
+EXTERNAL_STORAGE_NAMESPACE_ENV = "RAY_external_storage_namespace"
+"""Ray's config `external_storage_namespace`: the prefix of every key this cluster keeps in Redis."""
+GCS_RECONNECT_TIMEOUT_ENV = "RAY_gcs_rpc_server_reconnect_timeout_s"
+WORKER_GCS_RECONNECT_TIMEOUT_SECONDS = 600
+"""How long a worker's raylet waits for a restarted GCS before it exits (Ray's default is 60 s). KubeRay's
+DefaultWorkerRayGcsReconnectTimeoutS (ray-operator/controllers/ray/utils/constant.go): a new head is
+typically back within 120 s; the head itself keeps Ray's 60 s, so a head whose GCS is gone exits and is
+restarted well before the workers give up."""
+GCS_STORAGE_ANNOTATION = "ray-static/gcs-storage"
+"""On worker pods with GCS fault tolerance: the Redis address and storage namespace. A head restart keeps
+the workers; moving the cluster's state elsewhere is a new, empty Ray cluster, so it rolls them."""

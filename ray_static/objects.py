@@ -1,12 +1,13 @@
-"""The Namespace, the head Service and the Deployments, as typed Args."""
+"""The Namespace, the head Service, the Deployments and the head's PodDisruptionBudget, as typed Args."""
 
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.meta.v1 as meta
+import pulumi_kubernetes.policy.v1 as policy
 
 from ray_static import constants as c
 from ray_static.labels import labels, selector_labels
-from ray_static.pods import Annotations, head_pod_template, template_hash, worker_pod_template
+from ray_static.pods import Annotations, head_pod_template, worker_pod_template
 from ray_static.security import pod_security_labels
 from ray_static.settings import Settings, WorkerGroup
 
@@ -80,7 +81,6 @@ def worker_deployment_args(
 
     ``rollout`` annotations restart the workers with the head when they change (e.g. the token's mark).
     """
-    head_hash = template_hash(head_pod_template(settings))
     return apps.DeploymentInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=group.deployment_name,
@@ -91,6 +91,28 @@ def worker_deployment_args(
         spec=apps.DeploymentSpecArgs(
             replicas=group.replicas,
             selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
-            template=worker_pod_template(settings, group, head_hash, rollout),
+            template=worker_pod_template(settings, group, rollout),
+        ),
+    )
+
+
+def head_disruption_budget_args(settings: Settings) -> policy.PodDisruptionBudgetInitArgs:
+    """No voluntary eviction of the head (a node drain waits until someone moves it): without GCS fault
+    tolerance losing the head is losing the cluster. A head that is not Ready may still be evicted
+    (AlwaysAllow): a broken head has nothing to protect, and must not block the drain for ever.
+
+    Deployment rollouts delete pods directly, not through the eviction API, so `pulumi up` is never
+    blocked by it.
+    """
+    return policy.PodDisruptionBudgetInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.head_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+        ),
+        spec=policy.PodDisruptionBudgetSpecArgs(
+            max_unavailable=0,
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
+            unhealthy_pod_eviction_policy="AlwaysAllow",
         ),
     )

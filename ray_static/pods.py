@@ -10,6 +10,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.meta.v1 as meta
 
 from ray_static import constants as c
+from ray_static import fault_tolerance
 from ray_static.commands import head_command, wait_for_gcs_command, worker_command
 from ray_static.labels import labels, selector_labels
 from ray_static.pod_options import PodOptions
@@ -98,9 +99,15 @@ def ray_env(settings: Settings, ray_address: str, pod: PodOptions) -> list[core.
     return [*env, *user_env(pod)]
 
 
+def user_env_names(pod: PodOptions) -> frozenset[str]:
+    """Variables the user's env and secret_env set on a pod's Ray container."""
+    return frozenset(pod.env) | frozenset(pod.secret_env)
+
+
 def head_env(settings: Settings) -> list[core.EnvVarArgs]:
-    """The head's own variables: its dashboard's metrics port, and where Grafana and Prometheus are for
-    the dashboard's embedded panels (the browser loads the panels from the Grafana URL too)."""
+    """The head's own variables: its dashboard's metrics port, where Grafana and Prometheus are for the
+    dashboard's embedded panels (the browser loads the panels from the Grafana URL too), and with GCS
+    fault tolerance where Redis is."""
     env = [core.EnvVarArgs(name=c.DASHBOARD_METRICS_PORT_ENV, value=str(c.DASHBOARD_METRICS_PORT))]
     metrics = settings.metrics
     if metrics.grafana_url:
@@ -109,7 +116,7 @@ def head_env(settings: Settings) -> list[core.EnvVarArgs]:
             env.append(core.EnvVarArgs(name="RAY_GRAFANA_IFRAME_HOST", value=metrics.grafana_url))
     if metrics.prometheus_url:
         env.append(core.EnvVarArgs(name="RAY_PROMETHEUS_HOST", value=metrics.prometheus_url))
-    return env
+    return [*env, *fault_tolerance.head_env(settings.gcs_fault_tolerance, user_env_names(settings.head_pod))]
 
 
 def _port(name: str, port: int) -> core.ContainerPortArgs:
@@ -199,8 +206,9 @@ def wait_gcs_container(settings: Settings, pod: PodOptions) -> core.ContainerArg
 def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerArgs:
     pod = group.pod
     command = worker_command(settings, group.resources, pod)
+    own_env = fault_tolerance.worker_env(settings.gcs_fault_tolerance, user_env_names(pod))
     return core.ContainerArgs(
-        **_ray_container(settings, pod, WORKER_CONTAINER, command, settings.gcs_address),
+        **_ray_container(settings, pod, WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
         ports=[*node_ports(), *serve_ports(settings)],
         resources=resource_requirements(group.resources),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
@@ -296,15 +304,26 @@ def template_hash(template: core.PodTemplateSpecArgs) -> pulumi.Input[str]:
     return _digest(wire)
 
 
+def head_restart_annotations(settings: Settings) -> dict[str, pulumi.Input[str]]:
+    """What ties the workers to the head. Without GCS fault tolerance a new head is a new, empty Ray
+    cluster, so the head template's hash rolls the workers whenever the head pod changes. With it a new
+    head picks the cluster up again and the workers wait for it: only a move of the cluster's state (Redis
+    address, storage namespace) rolls them."""
+    ft = settings.gcs_fault_tolerance
+    if ft is not None:
+        return fault_tolerance.worker_annotations(ft)
+    return {c.HEAD_TEMPLATE_HASH_ANNOTATION: template_hash(head_pod_template(settings))}
+
+
 def worker_pod_template(
-    settings: Settings, group: WorkerGroup, head_hash: pulumi.Input[str], rollout: Annotations | None = None
+    settings: Settings, group: WorkerGroup, rollout: Annotations | None = None
 ) -> core.PodTemplateSpecArgs:
-    """A worker pod; the head template's hash rolls the workers whenever the head pod changes."""
+    """A worker pod, tied to the head by `head_restart_annotations`."""
     pod = group.pod
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
             labels={**pod.labels, **labels(settings, c.WORKER, group.group)},
-            annotations=_annotations(pod, {c.HEAD_TEMPLATE_HASH_ANNOTATION: head_hash}, rollout),
+            annotations=_annotations(pod, head_restart_annotations(settings), rollout),
         ),
         spec=_pod_spec(
             settings,
