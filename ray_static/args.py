@@ -134,8 +134,9 @@ class GcsFaultToleranceArgs(TypedDict, total=False):
     redis_password_key: str
     """The key of the password in that Secret. Default "password"."""
     external_storage_namespace: str
-    """Where in Redis this cluster's state lives; two clusters sharing one Redis need different ones.
-    Default: the namespace and instance name."""
+    """Where in Redis this cluster's state lives (the prefix of its keys); two clusters sharing one Redis
+    need different ones. Default: `<namespace>-<name>-<8 hex digits>`, made on the first deployment and
+    kept in the stack state, so a re-created cluster starts empty."""
 
 
 class MetricsArgs(TypedDict, total=False):
