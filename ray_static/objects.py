@@ -31,11 +31,11 @@ def head_service_args(settings: Settings) -> core.ServiceInitArgs:
     Not headless, unlike KubeRay's (kuberay#2117): a ClusterIP stays the same when the head pod is
     replaced, so a worker's raylet reconnects to a restarted head without resolving its name again, while
     through a headless Service it must (and gRPC's resolver re-resolves at most every 30 s by default,
-    which fits the numbers). On the real node
-    (tests/node/test_cluster_features.py, GCS fault tolerance, 3 workers, head pod deleted) the workers ran
-    tasks again 17-25 s after the deletion through this Service (median 18 s, 7 restarts), 24-30 s through
-    a headless one (median 27 s, 5) and 13-34 s headless with publishNotReadyAddresses, KubeRay's (median
-    31 s, 5); publishNotReadyAddresses on this Service gave 11-28 s (median 23 s, 5). Clients (drivers, job
+    which fits the numbers). On the real node (tests/node/test_cluster_features.py, GCS fault tolerance,
+    3 workers, head pod deleted) the workers ran
+    tasks again 17-25 s after the deletion through this Service (median 18 s, 8 restarts), 24-30 s through
+    a headless one (median 27 s, 6) and 13-34 s headless with publishNotReadyAddresses, KubeRay's (median
+    29 s, 6); publishNotReadyAddresses on this Service gave 11-28 s (median 19 s, 6). Clients (drivers, job
     submitters) keep the same address across a head restart too.
 
     Not awaited unless it is a LoadBalancer: pulumi-kubernetes would wait for endpoints and then a fixed

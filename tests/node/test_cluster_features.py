@@ -588,3 +588,25 @@ def test_5_workers_reconnect_through_every_kind_of_head_service(deployed: Deploy
     _recreate_service(node, deployed_svc, *as_deployed)
     assert _service_kind(node) == _service_kind(node, deployed_svc)
     ray.wait_complete(N, START_TIMEOUT)
+
+
+LONG_OUTAGE = 75.0
+"""Longer than Ray's default GCS reconnect timeout (60 s), well within the workers' 600 s."""
+
+
+def test_6_workers_outlast_a_head_away_longer_than_rays_default_reconnect_timeout(deployed: Deployed) -> None:
+    node, ray = deployed.node, deployed.ray
+    alive = ray.wait_complete(N, START_TIMEOUT)
+    head_ip = ray.head()["status"]["podIP"]
+    workers = {n["node_id"] for n in alive if n["node_ip"] != head_ip}
+    before = _worker_state(node)
+    node.kubectl("scale", "deployment", "ray-head", "-n", NAMESPACE, "--replicas=0")
+    wait_for("no head pod", lambda: not node.get("pods", "-n", NAMESPACE, "-l", HEAD)["items"], 120)
+    gone = time.monotonic()
+    time.sleep(LONG_OUTAGE)
+    node.kubectl("scale", "deployment", "ray-head", "-n", NAMESPACE, "--replicas=1")
+    alive = ray.wait_complete(N, START_TIMEOUT)
+    timed(f"head away {LONG_OUTAGE:.0f} s -> the same workers ALIVE again", time.monotonic() - gone)
+    new_head_ip = ray.head()["status"]["podIP"]
+    assert {n["node_id"] for n in alive if n["node_ip"] != new_head_ip} == workers, ray.describe()
+    assert _worker_state(node) == before
