@@ -33,9 +33,10 @@ def head_service_args(settings: Settings) -> core.ServiceInitArgs:
     through a headless Service it must (and gRPC's resolver re-resolves at most every 30 s by default,
     which fits the numbers). On the real node (tests/node/test_cluster_features.py, GCS fault tolerance,
     3 workers, head pod deleted) the workers ran
-    tasks again 17-25 s after the deletion through this Service (median 18 s, 8 restarts), 24-30 s through
-    a headless one (median 27 s, 6) and 13-34 s headless with publishNotReadyAddresses, KubeRay's (median
-    29 s, 6); publishNotReadyAddresses on this Service gave 11-28 s (median 19 s, 6). Clients (drivers, job
+    tasks again 17-25 s after the deletion through this Service (median 18 s, 9 restarts), 24-30 s through
+    a headless one (median 27 s, 7) and 13-34 s headless with publishNotReadyAddresses, KubeRay's (median
+    27 s, 7). publishNotReadyAddresses on this Service gave 11-28 s (median 15 s, mean 18 s, 7): no better
+    on average, less predictable, and it would send traffic to a head that is not Ready. Clients (drivers, job
     submitters) keep the same address across a head restart too.
 
     Not awaited unless it is a LoadBalancer: pulumi-kubernetes would wait for endpoints and then a fixed
