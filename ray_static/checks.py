@@ -69,8 +69,12 @@ MANAGED_ENV = (
     "RAY_USAGE_STATS_ENABLED",
     c.POD_IP_ENV,
     c.DASHBOARD_METRICS_PORT_ENV,
+    c.REDIS_ADDRESS_ENV,
+    c.REDIS_PASSWORD_ENV,
+    c.EXTERNAL_STORAGE_NAMESPACE_ENV,
 )
-"""Variables ray-static sets itself on every Ray container."""
+"""Variables ray-static sets itself on Ray containers (the Redis ones through gcs_fault_tolerance, which
+wires them together)."""
 MIN_TOKEN_LENGTH = 16
 AFFINITY_KINDS = ("nodeAffinity", "podAffinity", "podAntiAffinity")
 

@@ -318,7 +318,8 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         'secret_env.RAY_ADDRESS: got "RAY_ADDRESS"; expected a variable ray-static does not manage '
         "(RAY_AUTH_MODE, "
         "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, RAY_USAGE_STATS_ENABLED, "
-        "RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT).",
+        "RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT, "
+        "RAY_REDIS_ADDRESS, REDIS_PASSWORD, RAY_external_storage_namespace).",
     ),
     (
         "secret_env without a key",

@@ -133,7 +133,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         'env.RAY_AUTH_MODE: got "RAY_AUTH_MODE"; expected a variable ray-static does not manage '
         "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
         "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, "
-        "DASHBOARD_METRIC_PORT).",
+        "DASHBOARD_METRIC_PORT, "
+        "RAY_REDIS_ADDRESS, REDIS_PASSWORD, RAY_external_storage_namespace).",
     ),
     (
         "bad label in node selector",
