@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
+from ray_static import constants as c
 from tests.e2e.support import REPO, Cluster, is_ready
 
 if TYPE_CHECKING:
@@ -263,3 +264,32 @@ def jobs_api(
     with port_forward(node, namespace, f"svc/{service}", 8265) as port:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         yield JobSubmissionClient(f"http://127.0.0.1:{port}", headers=headers)
+
+
+def ray_image_pod(
+    name: str, namespace: str, container: Mapping[str, Any], labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A helper pod of the test (a client, stand-in servers) on the Ray image, as its user, admitted by
+    the restricted Pod Security standard; ``container`` gives its name, command, env and resources."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {"app": name})},
+        "spec": {
+            "securityContext": {
+                "runAsUser": 1000,
+                "runAsGroup": 100,
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "image": c.DEFAULT_IMAGE,
+                    "imagePullPolicy": "Never",
+                    **container,
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }
+            ],
+        },
+    }

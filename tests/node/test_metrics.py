@@ -20,7 +20,7 @@ import pytest
 from ray_static import constants as c
 from tests.e2e.support import Stack, make_project, open_stack
 from tests.node.conftest import NodeSession
-from tests.node.support import RayView, RealNode, log, parse_result, timed, wait_for
+from tests.node.support import RayView, RealNode, log, parse_result, ray_image_pod, timed, wait_for
 
 NAMESPACE = "ray-metrics"
 MONITORING = "monitoring"
@@ -71,33 +71,15 @@ print("RESULT", urllib.request.urlopen(req, timeout=15).read().decode())
 
 
 def _stand_ins() -> list[dict[str, Any]]:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "stand-ins", "namespace": MONITORING, "labels": {"app": "stand-ins"}},
-        "spec": {
-            "securityContext": {
-                "runAsUser": 1000,
-                "runAsGroup": 100,
-                "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "terminationGracePeriodSeconds": 1,
-            "containers": [
-                {
-                    "name": "stand-ins",
-                    "image": c.DEFAULT_IMAGE,
-                    "imagePullPolicy": "Never",
-                    "command": ["python", "-c", STAND_INS],
-                    "resources": {
-                        "requests": {"cpu": "50m", "memory": "128Mi"},
-                        "limits": {"memory": "512Mi"},
-                    },
-                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                }
-            ],
+    pod = ray_image_pod(
+        "stand-ins",
+        MONITORING,
+        {
+            "name": "stand-ins",
+            "command": ["python", "-c", STAND_INS],
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         },
-    }
+    )
     services = [
         {
             "apiVersion": "v1",

@@ -32,6 +32,7 @@ from tests.node.support import (
     node_sh,
     parse_result,
     port_forward,
+    ray_image_pod,
     snapshot,
     timed,
     wait_for,
@@ -179,31 +180,16 @@ def test_1_up_every_pod_ready_and_ray_counts_each_pod_with_its_limits(deployed: 
     assert [base64.b64decode(v).decode() for v in secret["data"].values()] == [deployed.outputs["auth_token"]]
 
 
-CLIENT_POD = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {"name": "ray-client", "namespace": CLIENT_NAMESPACE, "labels": {"app": "ray-client"}},
-    "spec": {
-        "securityContext": {
-            "runAsUser": 1000,
-            "runAsGroup": 100,
-            "runAsNonRoot": True,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "terminationGracePeriodSeconds": 1,
-        "containers": [
-            {
-                "name": "client",
-                "image": "rayproject/ray:2.60.0",
-                "imagePullPolicy": "Never",
-                "command": ["sleep", "infinity"],
-                "env": [{"name": "RAY_AUTH_MODE", "value": "token"}],
-                "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-            }
-        ],
+CLIENT_POD = ray_image_pod(
+    "ray-client",
+    CLIENT_NAMESPACE,
+    {
+        "name": "client",
+        "command": ["sleep", "infinity"],
+        "env": [{"name": "RAY_AUTH_MODE", "value": "token"}],
+        "resources": {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
     },
-}
+)
 CLIENT_TASKS = """
 import json, socket, sys, ray
 ray.init(sys.argv[1], logging_level="ERROR")
