@@ -244,15 +244,13 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "mount of an unknown volume",
         {"volume_mounts": [MOUNT]},
         'volume_mounts[0].name: got "data"; expected the name of one of the pod\'s volumes (dshm, '
-        "home-cache, "
-        "ray-auth, tmp).",
+        "home-cache, ray-auth, tmp).",
     ),
     (
         "mount over /dev/shm",
         {"volumes": [PVC], "volume_mounts": [{"name": "data", "mountPath": "/dev/shm"}]},
         'volume_mounts[0].mountPath: got "/dev/shm"; expected a path other than /dev/shm, '
-        "/var/run/secrets/ray, "
-        "/tmp, /home/ray/.cache (mounted by ray-static).",
+        "/var/run/secrets/ray, /tmp, /home/ray/.cache (mounted by ray-static).",
     ),
     (
         "mount over the token",
@@ -309,17 +307,15 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "env_from with both sources",
         {"env_from": [{"configMapRef": {"name": "a"}, "secretRef": {"name": "b"}}]},
         "env_from[0]: got {'configMapRef': {'name': 'a'}, 'secretRef': {'name': 'b'}}; expected exactly one "
-        "of "
-        '"configMapRef" or "secretRef", and a "prefix".',
+        'of "configMapRef" or "secretRef", and a "prefix".',
     ),
     (
         "secret_env of a managed variable",
         {"secret_env": {"RAY_ADDRESS": {"secret": "s", "key": "k"}}},
         'secret_env.RAY_ADDRESS: got "RAY_ADDRESS"; expected a variable ray-static does not manage '
-        "(RAY_AUTH_MODE, "
-        "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, RAY_USAGE_STATS_ENABLED, "
-        "RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT, "
-        "RAY_REDIS_ADDRESS, REDIS_PASSWORD, RAY_external_storage_namespace).",
+        "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
+        "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT, RAY_REDIS_ADDRESS, "
+        "REDIS_PASSWORD, RAY_external_storage_namespace).",
     ),
     (
         "secret_env without a key",
@@ -336,15 +332,14 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         {"worker_groups": [{"name": "a", "labels": {"ray.io/group": "x"}}]},
         'worker_groups[0].labels.ray.io/group: got "ray.io/group"; expected a label ray-static does not set '
         "(app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/component, "
-        "app.kubernetes.io/managed-by, app.kubernetes.io/part-of, app.kubernetes.io/version, ray.io/cluster, "
-        "ray.io/node-type, ray.io/group).",
+        "app.kubernetes.io/managed-by, app.kubernetes.io/part-of, app.kubernetes.io/version, "
+        "ray.io/cluster, ray.io/node-type, ray.io/group).",
     ),
     (
         "an annotation under ray-static's prefix",
         {"annotations": {"ray-static/head-template-hash": "x"}},
         'annotations.ray-static/head-template-hash: got "ray-static/head-template-hash"; expected an '
-        "annotation "
-        'key not starting with "ray-static/".',
+        'annotation key not starting with "ray-static/".',
     ),
     (
         "a Ray resource Ray counts itself",
@@ -367,12 +362,11 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "a ray start flag ray-static sets",
         {"worker_groups": [{"name": "a", "ray_start_args": ["--num-cpus=8"]}]},
         'worker_groups[0].ray_start_args[0]: got "--num-cpus=8"; expected a flag ray-static does not set '
-        "itself "
-        "(not --head, --address, --port, --node-ip-address, --num-cpus, --num-gpus, --memory, --resources, "
-        "--labels, --labels-file, --block, --dashboard-host, --dashboard-port, --ray-client-server-port, "
-        "--metrics-export-port, --node-manager-port, --object-manager-port, --dashboard-agent-grpc-port, "
-        "--dashboard-agent-listen-port, --runtime-env-agent-port, --min-worker-port, --max-worker-port, "
-        "--redis-password).",
+        "itself (not --head, --address, --port, --node-ip-address, --num-cpus, --num-gpus, --memory, "
+        "--resources, --labels, --labels-file, --block, --dashboard-host, --dashboard-port, "
+        "--ray-client-server-port, --metrics-export-port, --node-manager-port, --object-manager-port, "
+        "--dashboard-agent-grpc-port, --dashboard-agent-listen-port, --runtime-env-agent-port, "
+        "--min-worker-port, --max-worker-port, --redis-password).",
     ),
     (
         "a ray start argument that is not a flag",
@@ -396,8 +390,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "a group image of another Ray version",
         {"worker_groups": [{"name": "old", "image": "rayproject/ray:2.52.0"}]},
         'worker_groups[0].image: got "rayproject/ray:2.52.0"; expected an image of Ray 2.60.0, the '
-        "cluster's "
-        "version.",
+        "cluster's version.",
     ),
     (
         "an unknown head option",
@@ -408,15 +401,13 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "an invalid ephemeral storage",
         {"head_resources": {"ephemeral_storage": "lots"}},
         'head_resources.ephemeral_storage: got "lots"; expected a Kubernetes quantity greater than 0, such '
-        "as "
-        '"20Gi".',
+        'as "20Gi".',
     ),
     (
         "a GPU resource without a domain",
         {"worker_resources": {"gpu_resource": "gpu"}},
         'worker_resources.gpu_resource: got "gpu"; expected an extended resource name such as '
-        '"nvidia.com/gpu", '
-        '"amd.com/gpu" or "nvidia.com/mig-1g.5gb".',
+        '"nvidia.com/gpu", "amd.com/gpu" or "nvidia.com/mig-1g.5gb".',
     ),
 ]
 
@@ -462,8 +453,7 @@ def test_stack_config_takes_pod_options_as_camel_case_json() -> None:
         (
             {"ray-static:volumeMounts": '[{"name": "x", "mountPath": "/dev/shm"}]'},
             'volumeMounts[0].mountPath: got "/dev/shm"; expected a path other than /dev/shm, '
-            "/var/run/secrets/ray, "
-            "/tmp, /home/ray/.cache (mounted by ray-static).",
+            "/var/run/secrets/ray, /tmp, /home/ray/.cache (mounted by ray-static).",
         ),
         (
             {"ray-static:head": '{"rayStartArgs": ["--port=1"]}'},
@@ -472,8 +462,7 @@ def test_stack_config_takes_pod_options_as_camel_case_json() -> None:
         (
             {"ray-static:workerGroups": '[{"name": "g", "rayLabels": {"ray.io/x": "y"}}]'},
             'workerGroups[0].rayLabels.ray.io/x: got "ray.io/x"; expected a label key not starting with '
-            '"ray.io/" '
-            "(Ray's own).",
+            '"ray.io/" (Ray\'s own).',
         ),
         (
             {"ray-static:sidecars": '{"name": "x"}'},
