@@ -354,3 +354,16 @@ def kubernetes_objects(rendered: list[Rendered]) -> list[dict[str, Any]]:
         api_version = version if group == "core" else f"{group}/{version}"
         out.append({"apiVersion": api_version, "kind": kind, **r.inputs})
     return out
+
+
+def refusal(args: Any) -> str:
+    """The one sentence a RayCluster with ``args`` is refused with; asserts nothing was registered."""
+    from ray_static import RayStaticConfigError  # noqa: PLC0415 (imported after the mocks are configured)
+
+    try:
+        run_cluster(args)
+    except RenderError as failure:
+        assert isinstance(failure.error, RayStaticConfigError), failure.error
+        assert failure.run.resources == []
+        return str(failure.error)
+    raise AssertionError(f"not refused: {args!r}")
