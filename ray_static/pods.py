@@ -19,10 +19,6 @@ from ray_static.settings import Resources, Settings, WorkerGroup
 from ray_static.volumes import pod_volumes, ray_mounts, user_mounts
 from ray_static.wire import has_output, to_wire
 
-HEAD_CONTAINER = c.HEAD_CONTAINER
-WORKER_CONTAINER = c.WORKER_CONTAINER
-WAIT_CONTAINER = c.WAIT_CONTAINER
-
 
 def container_security_context(read_only_root_filesystem: bool = True) -> core.SecurityContextArgs:
     """The `restricted` Pod Security Standard, as the Ray image's own user; a read-only root filesystem
@@ -176,7 +172,7 @@ def head_container(settings: Settings) -> core.ContainerArgs:
     pod, address = settings.head_pod, f"127.0.0.1:{c.GCS_PORT}"
     return core.ContainerArgs(
         **_ray_container(
-            settings, pod, HEAD_CONTAINER, head_command(settings), address, extra_env=head_env(settings)
+            settings, pod, c.HEAD_CONTAINER, head_command(settings), address, extra_env=head_env(settings)
         ),
         ports=[*head_ports(), *serve_ports(settings)],
         resources=resource_requirements(settings.head),
@@ -188,7 +184,7 @@ def head_container(settings: Settings) -> core.ContainerArgs:
 def wait_gcs_container(settings: Settings, pod: PodOptions) -> core.ContainerArgs:
     """Init container: same image, env and security as Ray, loops `ray health-check` until the GCS answers."""
     return core.ContainerArgs(
-        name=WAIT_CONTAINER,
+        name=c.WAIT_CONTAINER,
         image=pod.image,
         image_pull_policy=settings.image_pull_policy,
         command=wait_for_gcs_command(settings),
@@ -208,7 +204,7 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
     command = worker_command(settings, group.resources, pod)
     own_env = fault_tolerance.worker_env(settings.gcs_fault_tolerance, user_env_names(pod))
     return core.ContainerArgs(
-        **_ray_container(settings, pod, WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
+        **_ray_container(settings, pod, c.WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
         ports=[*node_ports(), *serve_ports(settings)],
         resources=resource_requirements(group.resources),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),

@@ -10,26 +10,23 @@ from ray_static import constants as c
 from ray_static.pod_options import PodOptions
 from ray_static.settings import Resources, Settings
 
-SHM_VOLUME = c.SHM_VOLUME
-AUTH_VOLUME = c.AUTH_VOLUME
-
 
 def shm_volume(resources: Resources) -> core.VolumeArgs:
     """/dev/shm in memory, as large as the memory limit (the default 64 MB starves Ray's object store)."""
     return core.VolumeArgs(
-        name=SHM_VOLUME,
+        name=c.SHM_VOLUME,
         empty_dir=core.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=resources.memory),
     )
 
 
 def shm_mount() -> core.VolumeMountArgs:
-    return core.VolumeMountArgs(name=SHM_VOLUME, mount_path=c.SHM_PATH)
+    return core.VolumeMountArgs(name=c.SHM_VOLUME, mount_path=c.SHM_PATH)
 
 
 def auth_volume(secret_name: pulumi.Input[str]) -> core.VolumeArgs:
     """The token Secret as a file, readable by Ray's group only."""
     return core.VolumeArgs(
-        name=AUTH_VOLUME,
+        name=c.AUTH_VOLUME,
         secret=core.SecretVolumeSourceArgs(
             secret_name=secret_name,
             items=[core.KeyToPathArgs(key=c.AUTH_SECRET_KEY, path=c.AUTH_SECRET_KEY)],
@@ -40,7 +37,7 @@ def auth_volume(secret_name: pulumi.Input[str]) -> core.VolumeArgs:
 
 def auth_mount() -> core.VolumeMountArgs:
     """Where every container that talks to Ray finds the token (RAY_AUTH_TOKEN_PATH)."""
-    return core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True)
+    return core.VolumeMountArgs(name=c.AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True)
 
 
 def writable_mounts() -> list[core.VolumeMountArgs]:
@@ -58,11 +55,9 @@ def ray_mounts(settings: Settings, *, shm: bool = True) -> list[core.VolumeMount
     the writable directories (with a read-only root filesystem). The user's mounts: `user_mounts`."""
     mounts = [shm_mount()] if shm else []
     if settings.auth:
-        mounts.append(core.VolumeMountArgs(name=AUTH_VOLUME, mount_path=c.AUTH_TOKEN_DIR, read_only=True))
+        mounts.append(auth_mount())
     if settings.read_only_root_filesystem:
-        mounts.extend(
-            core.VolumeMountArgs(name=name, mount_path=path) for name, path in c.WRITABLE_DIRS.items()
-        )
+        mounts.extend(writable_mounts())
     return mounts
 
 
