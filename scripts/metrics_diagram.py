@@ -1,6 +1,6 @@
 """Draw docs/metrics.svg (and .png): what scrapes what, with the ports taken from ray_static.constants.
 
-    venv/bin/python scripts/metrics_diagram.py     # needs Graphviz's `dot` (Debian: apt-get install graphviz)
+    venv/bin/python scripts/metrics_diagram.py     # Graphviz's `dot`, installed when missing (root)
 
 The Graphviz source is written beside the pictures (docs/metrics.dot), so a change of port or object shows
 up in review as text.
@@ -14,6 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ray_static import constants as c  # noqa: E402
+
+GRAPHVIZ_DEB_PACKAGES = ("graphviz",)
+"""Debian's Graphviz, for `dot`; installed through scripts/debs.sh, the scripts' one way."""
 
 
 def dot_source() -> str:
@@ -61,6 +64,7 @@ def main() -> int:
     docs = REPO / "docs"
     source = docs / "metrics.dot"
     source.write_text(dot_source())
+    subprocess.run([str(REPO / "scripts" / "debs.sh"), "install", *GRAPHVIZ_DEB_PACKAGES], check=True)
     for fmt in ("svg", "png"):
         subprocess.run(
             ["dot", f"-T{fmt}", "-Gdpi=110", str(source), "-o", str(docs / f"metrics.{fmt}")], check=True

@@ -40,7 +40,7 @@ GUARD_CHAIN=RAY-STATIC-NODE-GUARD
 # starts before kube-proxy has programmed the Service addresses.
 NOT_READY_TAINT=ray-static.dev/network-not-ready
 COREDNS_READY_ADDR=127.0.0.1:18181
-# Debian packages the node runs on; installed by `up` when missing (CI starts from a fresh machine).
+# Debian packages the node runs on (beyond a new machine's); `up` installs the missing ones (scripts/debs.sh).
 DEB_PACKAGES=(containerd runc containernetworking-plugins iptables nftables iproute2 curl)
 CNI_BIN_DIR=/usr/lib/cni
 
@@ -64,6 +64,9 @@ SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridg
   net.netfilter.nf_conntrack_tcp_timeout_close_wait net.netfilter.nf_conntrack_tcp_be_liberal
   net.ipv6.conf.all.forwarding net.ipv6.conf.default.forwarding)
 
+# shellcheck source-path=SCRIPTDIR source=debs.sh
+source "$SCRIPT_DIR/debs.sh"
+
 log() { echo "[node $(date +%H:%M:%S)] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -78,17 +81,7 @@ lock_node() {
   flock -w 900 8 || die "another scripts/node.sh held $CACHE_ROOT/node.lock for 900s"
 }
 
-install_packages() {
-  local missing=() p
-  for p in "${DEB_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && return 0
-  log "installing Debian packages: ${missing[*]}"
-  # Debian's containerd package starts nothing here (no systemd); our containerd uses its own config.
-  apt-get update -qq 8>&- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >"$LOG_DIR/apt.log" 2>&1 8>&- || die "apt-get install ${missing[*]} failed (log: $LOG_DIR/apt.log)"
-}
+install_packages() { debs_install "${DEB_PACKAGES[@]}" || die "the node's Debian packages are missing (see above)"; }
 
 load_toolchain() {
   "$SCRIPT_DIR/toolchain.sh" build kwok etcd kubernetes kubernetes-node coredns >&2 8>&- \

@@ -50,6 +50,10 @@ DEBIAN_MIRROR="${RAY_STATIC_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # What the Ray image needs beyond minbase: ps for `ray` (psutil reads /proc, but users and KubeRay-style
 # probes call ps/wget), TLS roots for pip/Ray at runtime, python3-venv for the /home/ray/anaconda3 venv.
 RAY_DEB_PACKAGES=python3,python3-venv,procps,wget,ca-certificates
+# Debian packages on the host (beyond a new machine's), installed when missing (scripts/debs.sh): the
+# Ray image's build needs debootstrap; importing and the smoke test need containerd's ctr (and runc to run).
+BUILD_DEB_PACKAGES=(debootstrap)
+CONTAINERD_DEB_PACKAGES=(containerd runc)
 RAY_UID=1000
 RAY_GID=100
 RAY_PREFIX=/home/ray/anaconda3
@@ -67,6 +71,9 @@ fi
 
 ALL_IMAGES=(pause ray)
 START_TIME=$SECONDS
+
+# shellcheck source-path=SCRIPTDIR source=debs.sh
+source "$SCRIPT_DIR/debs.sh"
 
 log() { echo "[ray-image] $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -235,8 +242,8 @@ in_rootfs() { # rootfs cmd...
 
 build_ray() { # tmpdir
   local tmp="$1" rootfs="$1/rootfs" debs="$IMAGES_DIR/debs" wh
-  command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
   [[ $EUID -eq 0 ]] || die "building the Ray image needs root (debootstrap, chroot, file owners)"
+  debs_install "${BUILD_DEB_PACKAGES[@]}" || die "the Ray image's build needs ${BUILD_DEB_PACKAGES[*]} (see above)"
   mkdir -p "$rootfs" "$tmp/out" "$debs"
   fill_wheelhouse
   wh="$(ray_wheelhouse)"
@@ -380,7 +387,7 @@ cmd_import() {
   done
   [[ -n "$address" ]] || die "import: --address <containerd socket> is required"
   [[ -S "$address" ]] || die "import: $address is not a socket (is containerd running?)"
-  command -v ctr >/dev/null || die "ctr is not on PATH (Debian package containerd)"
+  debs_install "${CONTAINERD_DEB_PACKAGES[@]}" || die "import needs ctr (Debian package containerd; see above)"
   for i in "${ALL_IMAGES[@]}"; do
     image_is_built "$i" || die "import: $i is not built (run $0 build)"
   done
@@ -441,9 +448,7 @@ smoke_cleanup() {
 
 cmd_smoke() {
   local snapshotter="${1:-overlayfs}" sock cfg ctr_cmd i out
-  if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
-    die "smoke: containerd and ctr are needed (apt-get install containerd)"
-  fi
+  debs_install "${CONTAINERD_DEB_PACKAGES[@]}" || die "smoke: containerd, ctr and runc are needed (see above)"
   for i in "${ALL_IMAGES[@]}"; do image_is_built "$i" || die "smoke: $i is not built (run $0 build)"; done
   compgen -G '/sys/fs/cgroup/*/k8s.io' >/dev/null || compgen -G '/sys/fs/cgroup/k8s.io' >/dev/null \
     || SMOKE_CGROUP_NS_NEW=1

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 NODE_SH = REPO / "scripts" / "node.sh"
+DEBS_SH = REPO / "scripts" / "debs.sh"
 TIMINGS: dict[str, float] = {}
 """Measured durations (seconds) by name; printed at the end of the session."""
 
@@ -52,6 +53,14 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float, interval:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+def install_debs(*packages: str) -> None:
+    """Installs Debian packages a test needs and a new machine lacks, through scripts/debs.sh."""
+    result = subprocess.run([str(DEBS_SH), "install", *packages], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["scripts/debs.sh failed"]
+        raise RuntimeError(lines[-1])
 
 
 def node_sh(action: str, env: Mapping[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:

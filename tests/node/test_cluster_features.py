@@ -17,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import time
@@ -30,7 +29,7 @@ import pytest
 
 from tests.e2e.support import Stack, make_project, open_stack
 from tests.node.conftest import NodeSession
-from tests.node.support import RayView, RealNode, log, parse_result, timed, wait_for
+from tests.node.support import RayView, RealNode, install_debs, log, parse_result, timed, wait_for
 
 NAMESPACE = "ray"
 HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
@@ -105,6 +104,11 @@ class Deployed:
         return self.session.node
 
 
+REDIS_DEB_PACKAGES = ("redis-server", "redis-tools")
+"""GCS fault tolerance's backing store for the tests: Debian's Redis (started by the test on the bridge)
+and its client."""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind((NODE_IP, 0))
@@ -113,8 +117,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def redis(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    if shutil.which("redis-server") is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=True, capture_output=True)
+    install_debs(*REDIS_DEB_PACKAGES)
     password = secrets.token_urlsafe(24)
     port = _free_port()
     work = tmp_path_factory.mktemp("redis")
