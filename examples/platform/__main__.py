@@ -51,10 +51,15 @@ endpoints = k8s.core.v1.ConfigMap(
     opts=on_platform,
 )
 
+# Per cluster: where clients connect, and all a RayJob in another stack needs (namespace, dashboard_url,
+# auth_secret_name, image, image_pull_secrets: RayJobInputs' cluster fields).
 for name, cluster in (("cpu", cpu), ("gpu", gpu)):
     pulumi.export(f"{name}_namespace", cluster.namespace)
     pulumi.export(f"{name}_gcs_address", cluster.gcs_address)
     pulumi.export(f"{name}_client_address", cluster.client_address)
     pulumi.export(f"{name}_dashboard_url", cluster.dashboard_url)
     pulumi.export(f"{name}_auth_token", cluster.auth_token)
+    pulumi.export(f"{name}_auth_secret_name", cluster.auth_secret_name)
+    pulumi.export(f"{name}_image", cluster.image)
+    pulumi.export(f"{name}_image_pull_secrets", cluster.image_pull_secrets)
 pulumi.export("endpoints_config_map", endpoints.metadata.apply(lambda m: f"{m.namespace}/{m.name}"))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ray_static import DEFAULT_IMAGE
 from tests.e2e.support import Cluster, Stack, open_stack, wait_for
 from tests.e2e.test_consumers import make_checkout, make_pulumi_home, pulumi_cli
 
@@ -70,6 +71,10 @@ def test_platform_example_deploys_two_clusters_and_a_config_map(platform: Stack,
         assert outputs[f"{name}_client_address"] == f"ray://{fqdn}:10001"
         assert outputs[f"{name}_dashboard_url"] == f"http://{fqdn}:8265"
         assert len(outputs[f"{name}_auth_token"]) >= 16
+        # What a RayJob in another stack takes besides namespace and dashboard_url.
+        assert outputs[f"{name}_auth_secret_name"] == f"{name}-auth"
+        assert outputs[f"{name}_image"] == DEFAULT_IMAGE
+        assert outputs[f"{name}_image_pull_secrets"] == []
         cluster.wait_ready(ns, f"ray.io/cluster={name},ray.io/node-type=head", 1)
     assert outputs["cpu_auth_token"] != outputs["gpu_auth_token"]
     assert outputs["endpoints_config_map"] == "default/ray-endpoints"

@@ -1,23 +1,35 @@
-"""The README's config table and the pinned versions stay in step with their sources."""
+"""The README's tables (config, outputs, stack exports) and the pinned versions stay in step with their
+sources."""
 
+import ast
+import inspect
 import re
-from typing import Any
+from typing import Any, get_origin
 
+import pulumi
+import pytest
 import yaml
+from pulumi.provider.experimental.util import camel_case
 
-from tests.support.render import REPO_ROOT
+import ray_static.job
+from ray_static import RayCluster, RayJob
+from tests.support.render import REPO_ROOT, find, run_cluster, run_programs
 from tests.support.versions import pinned_versions
+from tests.unit.test_schema import schema
 
 README = (REPO_ROOT / "README.md").read_text()
 SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+COMPONENTS: dict[str, type[pulumi.ComponentResource]] = {"RayCluster": RayCluster, "RayJob": RayJob}
 
 
-def readme_table() -> list[list[str]]:
-    match = re.search(r"<!-- config-table:start -->\n(.*?)<!-- config-table:end -->", README, re.DOTALL)
-    assert match, "README has no config table markers"
+def readme_table(marker: str, header: list[str]) -> list[list[str]]:
+    """The rows of the README table between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
+    match = re.search(rf"<!-- {marker}:start -->\n(.*?)<!-- {marker}:end -->", README, re.DOTALL)
+    assert match, f"README has no {marker} markers"
     lines = [line for line in match[1].strip().splitlines() if line.startswith("|")]
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
-    assert rows[0] == ["Key", "Type", "Default", "Description"]
+    assert rows[0] == header
+    assert all(len(row) == len(header) for row in rows), f"{marker}: a row without {len(header)} cells"
     return rows[2:]
 
 
@@ -29,7 +41,7 @@ def shown(default: Any) -> str:
 
 def test_readme_config_table_matches_pulumi_yaml() -> None:
     expected = [[f"`{k}`", s["type"], shown(s["default"]), s["description"]] for k, s in SCHEMA.items()]
-    assert readme_table() == expected
+    assert readme_table("config-table", ["Key", "Type", "Default", "Description"]) == expected
 
 
 def test_readme_keeps_the_run_and_test_commands() -> None:
@@ -62,3 +74,82 @@ def test_the_deployment_picture_is_drawn_from_the_current_objects() -> None:
         {"workers": 7}, name="big"
     )
     assert "7 replica(s)" in diagram.render({"workers": 7})
+
+
+# --- outputs and stack exports ----------------------------------------------------------------------
+
+
+def documented_outputs() -> dict[str, list[tuple[str, str]]]:
+    """(Python name, schema name) of each output per component, as the README's outputs table lists them."""
+    header = ["Component", "Python", "Other languages", "What it is, e.g."]
+    documented: dict[str, list[tuple[str, str]]] = {}
+    for component, python, other, what in readme_table("component-outputs", header):
+        assert what, f"{python}: says not what it is"
+        documented.setdefault(component.strip("`"), []).append((python.strip("`"), other.strip("`")))
+    return documented
+
+
+def declared_outputs(component: type) -> list[str]:
+    """The component's outputs: its ``pulumi.Output[...]``-annotated class attributes (its own, in order)."""
+    annotations = inspect.get_annotations(component, eval_str=True)
+    return [name for name, kind in annotations.items() if get_origin(kind) is pulumi.Output]
+
+
+def registered_outputs(component: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names the component passes to ``register_outputs``, rendered with every output set (an unset
+    one is not recorded)."""
+    if component == "RayCluster":
+        return set(run_cluster({"ingress": {"host": "ray.example.com"}}).component_outputs())
+    # Under mocks Kubernetes never reports the submitter Job's end: say it succeeded, so `status` is set.
+    monkeypatch.setattr(ray_static.job, "outcome", lambda status: "SUCCEEDED")
+
+    def program() -> None:
+        RayJob("hello", {"cluster": RayCluster("ray", {}), "entrypoint": "true"})
+
+    run = run_programs(program)
+    return set(run.outputs[find(run.resources, "ray-static:index:RayJob", "hello").urn])
+
+
+def test_readme_lists_the_components_and_only_them() -> None:
+    assert list(documented_outputs()) == list(COMPONENTS)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_readme_outputs_are_the_declared_ones_named_as_the_schema_infers(component: str) -> None:
+    declared = declared_outputs(COMPONENTS[component])
+    assert documented_outputs().get(component) == [(name, camel_case(name)) for name in declared]
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_readme_outputs_are_the_plugin_schemas_properties(component: str) -> None:
+    properties = schema()["resources"][f"ray-static:index:{component}"]["properties"]
+    assert [other for _, other in documented_outputs().get(component, [])] == list(properties)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_readme_outputs_are_the_registered_ones(component: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    documented = {python for python, _ in documented_outputs().get(component, [])}
+    assert documented == registered_outputs(component, monkeypatch)
+
+
+def program_exports() -> list[tuple[str, bool]]:
+    """Each ``pulumi.export`` of ``__main__.py`` in order, read without running it: its name and whether an
+    ``if`` guards it."""
+    exports: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, guarded: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Call) and ast.unparse(child.func) == "pulumi.export":
+                name = child.args[0]
+                assert isinstance(name, ast.Constant) and isinstance(name.value, str), ast.unparse(child)
+                exports.append((name.value, guarded))
+            visit(child, guarded or isinstance(child, ast.If))
+
+    visit(ast.parse((REPO_ROOT / "__main__.py").read_text()), guarded=False)
+    return exports
+
+
+def test_readme_stack_exports_are_the_programs() -> None:
+    rows = readme_table("stack-exports", ["Export", "Present", "Value, e.g."])
+    documented = [(export.strip("`"), present != "always") for export, present, _ in rows]
+    assert documented == program_exports()
