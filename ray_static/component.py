@@ -1,6 +1,8 @@
 """RayCluster: a static Ray cluster on Kubernetes, wired from the pure builders."""
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar, cast
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
@@ -11,11 +13,14 @@ from pulumi_kubernetes import apiextensions
 
 from ray_static import constants as c
 from ray_static.args import RayClusterArgs
+from ray_static.deferred import derived
+from ray_static.exposure import Ingress
 from ray_static.fault_tolerance import generated_storage_namespace
 from ray_static.ingress import dashboard_ingress_args
 from ray_static.monitoring import (
+    POD_MONITOR_API_VERSION,
+    POD_MONITOR_KIND,
     dashboard_config_map_args,
-    grafana_namespace,
     pod_monitor,
     ray_dashboards,
     require_pod_monitor_crd,
@@ -27,9 +32,13 @@ from ray_static.objects import (
     namespace_args,
     worker_deployment_args,
 )
+from ray_static.plan import plan
 from ray_static.security import auth_secret_args, network_policy_args, service_account_args
-from ray_static.settings import Settings, resolve
+from ray_static.settings import Settings
+from ray_static.shape import Shape
 from ray_static.token import fingerprint, generated_token
+
+T = TypeVar("T")
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -56,105 +65,56 @@ class RayCluster(pulumi.ComponentResource):
     dashboard_ingress_url: pulumi.Output[str | None]
     """The dashboard through the Ingress (`https://<host><path>` with a TLS Secret); unset without one."""
 
-    @staticmethod
-    def _token(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        """The given token, or one generated once and kept in the state; a secret either way."""
-        if settings.auth_token is not None:
-            return pulumi.Output.secret(settings.auth_token)
-        return generated_token(f"{name}-auth-token", opts)
+    def __init__(
+        self, name: str, args: RayClusterArgs | None = None, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        """A static Ray cluster named ``name``: a head Service and Deployment, worker Deployments, and by
+        default its Namespace, token Secret, ServiceAccount and NetworkPolicy, all children of this one.
 
-    @staticmethod
-    def _gcs_storage(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> Settings:
-        """With GCS fault tolerance and no storage namespace given: one generated once, kept in the state."""
-        ft = settings.gcs_fault_tolerance
-        if ft is None or ft.external_storage_namespace is not None:
-            return settings
-        namespace = generated_storage_namespace(
-            f"{name}-gcs-storage-namespace", f"{settings.namespace}-{settings.name}", opts
-        )
-        return replace(settings, gcs_fault_tolerance=ft.with_storage_namespace(namespace))
+        Args:
+            name: The instance name; every Kubernetes object's name derives from it (``<name>-head``,
+                ``<name>-worker``), so several clusters can share a namespace.
+            args: RayClusterArgs; every field is optional (defaults: 3 workers of 1 CPU / 2Gi, a head of
+                2 CPUs / 4Gi, token auth, namespace "ray"). Fields that only flow into the objects may be
+                Outputs (a Namespace's name, an image, worker counts); the few that decide which objects
+                exist must be plain values (their docstrings say so).
+            opts: Pulumi resource options (``providers``, ``transforms``, ...); children inherit them.
 
-    def _namespace(
-        self, name: str, settings: Settings, child: pulumi.ResourceOptions
-    ) -> tuple[pulumi.ResourceOptions, pulumi.Output[str]]:
-        """The Namespace when the cluster creates it; options for the objects in it, and its name."""
-        if not settings.create_namespace:
-            return child, pulumi.Output.from_input(settings.namespace)
-        namespace = core.Namespace(name, namespace_args(settings), opts=child)
-        # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
-        scoped = pulumi.ResourceOptions(parent=self, depends_on=[namespace], deleted_with=namespace)
-        return scoped, namespace.metadata.apply(lambda m: m.name or settings.namespace)
+        Example::
 
-    @staticmethod
-    def _observability(
-        name: str, settings: Settings, scoped: pulumi.ResourceOptions, child: pulumi.ResourceOptions
-    ) -> pulumi.Output[str | None]:
-        """The PodMonitor, Ray's Grafana dashboards (in Grafana's namespace, which may be another) and
-        the dashboard's Ingress; returns the Ingress URL (None without one)."""
-        if settings.metrics.pod_monitor:
-            apiextensions.CustomResource(f"{name}-pod-monitor", **pod_monitor(settings), opts=scoped)
-        if settings.metrics.grafana_dashboards:
-            same_namespace = grafana_namespace(settings) == settings.namespace
-            for dashboard in ray_dashboards():
-                core.ConfigMap(
-                    f"{name}-grafana-{dashboard.slug}",
-                    dashboard_config_map_args(settings, dashboard),
-                    opts=scoped if same_namespace else child,
-                )
-        if settings.ingress is not None:
-            networking.Ingress(
-                f"{name}-dashboard", dashboard_ingress_args(settings, settings.ingress), opts=scoped
-            )
-        return pulumi.Output.from_input(settings.ingress.url if settings.ingress is not None else None)
+            ns = k8s.core.v1.Namespace("ml")
+            cluster = RayCluster("analytics", {
+                "namespace": ns.metadata.name, "create_namespace": False,
+                "workers": 4, "worker_resources": {"cpu": "4", "memory": "16Gi"},
+            })
+            pulumi.export("ray_address", cluster.client_address)
 
-    def __init__(self, name: str, args: RayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        # Validate first: a bad value raises before anything is registered, so `pulumi up` changes nothing.
-        settings = resolve(name, args)
+        A bad value raises RayStaticConfigError (one sentence naming the setting) before anything is
+        registered; a bad value inside an Output fails the deployment the same way, before any object of
+        the cluster is created.
+        """
+        shape, settings, token = plan(name, args)
         super().__init__(c.COMPONENT_TYPE, name, None, opts)
-        require_pod_monitor_crd(self, settings)  # before any child: nothing half-created without the CRD
-
-        child = pulumi.ResourceOptions(parent=self)
-        settings = self._gcs_storage(name, settings, child)
-        scoped, namespace_name = self._namespace(name, settings, child)
-
-        pod_dependencies: list[pulumi.Resource] = []
-        token = self._token(name, settings, child) if settings.auth else None
-        if token is not None:
-            pod_dependencies.append(
-                core.Secret(f"{name}-auth", auth_secret_args(settings, token), opts=scoped)
-            )
-        if settings.create_service_account:
-            pod_dependencies.append(core.ServiceAccount(name, service_account_args(settings), opts=scoped))
-        if settings.network_policy:
-            networking.NetworkPolicy(name, network_policy_args(settings), opts=scoped)
-
-        # Pods need their Secret and ServiceAccount. Head and workers start in parallel: workers wait for
-        # the GCS themselves, so they never depend on the head Deployment.
-        pods = pulumi.ResourceOptions.merge(scoped, pulumi.ResourceOptions(depends_on=pod_dependencies))
-        rollout = (
-            {c.AUTH_TOKEN_FINGERPRINT_ANNOTATION: fingerprint(token, name)} if token is not None else None
-        )
-        service = core.Service(f"{name}-head", head_service_args(settings), opts=scoped)
-        apps.Deployment(f"{name}-head", head_deployment_args(settings, rollout), opts=pods)
-        for group in settings.groups:
-            apps.Deployment(
-                group.deployment_name, worker_deployment_args(settings, group, rollout), opts=pods
-            )
-        if settings.pod_disruption_budget:
-            policy.PodDisruptionBudget(f"{name}-head", head_disruption_budget_args(settings), opts=scoped)
-
-        self.dashboard_ingress_url = self._observability(name, settings, scoped, child)
-        self._publish(settings, service, namespace_name, token)
+        require_pod_monitor_crd(self, shape.pod_monitor)  # before any child: nothing half-created without it
+        build = _Builder(self, name, shape, settings)
+        token = build.token(token)
+        settings = build.storage_namespace(settings)
+        service = build.cluster(token)
+        self.dashboard_ingress_url = build.observability()
+        self._publish(name, shape, settings, service, build.namespace_name, token=token)
 
     def _publish(
         self,
-        settings: Settings,
+        name: str,
+        shape: Shape,
+        settings: pulumi.Output[Settings],
         service: core.Service,
         namespace_name: pulumi.Output[str],
+        *,
         token: pulumi.Output[str] | None,
     ) -> None:
         """The component's outputs, from its children's."""
-        service_name = service.metadata.apply(lambda m: m.name or settings.head_name)
+        service_name = pulumi.Output.all(service.urn, settings).apply(lambda both: both[1].head_name)
         fqdn = pulumi.Output.concat(service_name, ".", namespace_name, ".svc.cluster.local")
         self.namespace = namespace_name
         self.head_service_name = service_name
@@ -162,21 +122,135 @@ class RayCluster(pulumi.ComponentResource):
         self.client_address = pulumi.Output.concat("ray://", fqdn, f":{c.CLIENT_PORT}")
         self.dashboard_url = pulumi.Output.concat("http://", fqdn, f":{c.DASHBOARD_PORT}")
         self.auth_token = token if token is not None else pulumi.Output.from_input(None)
-        self.auth_secret_name = pulumi.Output.from_input(settings.auth_secret_name if settings.auth else None)
-        self.image = pulumi.Output.from_input(settings.image)
-        self.image_pull_secrets = pulumi.Output.from_input(settings.pod_base.resolve().image_pull_secrets)
+        self.auth_secret_name = pulumi.Output.from_input(f"{name}-auth" if shape.auth else None)
+        self.image = settings.apply(lambda s: s.image)
+        self.image_pull_secrets = settings.apply(lambda s: s.pod_base.resolve().image_pull_secrets)
         # Registering outputs marks the component complete (and records them in the state).
-        self.register_outputs(
-            {
-                "namespace": self.namespace,
-                "head_service_name": self.head_service_name,
-                "gcs_address": self.gcs_address,
-                "client_address": self.client_address,
-                "dashboard_url": self.dashboard_url,
-                "auth_token": self.auth_token,
-                "auth_secret_name": self.auth_secret_name,
-                "image": self.image,
-                "image_pull_secrets": self.image_pull_secrets,
-                "dashboard_ingress_url": self.dashboard_ingress_url,
-            }
+        self.register_outputs({output: getattr(self, output) for output in OUTPUTS})
+
+
+OUTPUTS = (
+    "namespace",
+    "head_service_name",
+    "gcs_address",
+    "client_address",
+    "dashboard_url",
+    "auth_token",
+    "auth_secret_name",
+    "image",
+    "image_pull_secrets",
+    "dashboard_ingress_url",
+)
+"""The component's outputs, in the order they are registered."""
+
+
+class _Builder:
+    """The cluster's children, one method per concern: each object's fields derive from the settings."""
+
+    def __init__(
+        self, parent: "RayCluster", name: str, shape: Shape, settings: pulumi.Output[Settings]
+    ) -> None:
+        self.name, self.shape, self.settings = name, shape, settings
+        self.child = pulumi.ResourceOptions(parent=parent)
+        self.scoped = self.child
+        self.namespace_name: pulumi.Output[str] = settings.apply(lambda s: s.namespace)
+        if shape.create_namespace:
+            namespace = core.Namespace(
+                name, self.args(namespace_args, core.NamespaceInitArgs), opts=self.child
+            )
+            # Deleting the namespace deletes everything in it: skip the one-by-one deletes on destroy.
+            self.scoped = pulumi.ResourceOptions(
+                parent=parent, depends_on=[namespace], deleted_with=namespace
+            )
+            self.namespace_name = pulumi.Output.all(namespace.urn, self.namespace_name).apply(
+                lambda both: str(both[1])
+            )
+
+    def args(self, build: Callable[[Settings], T], args_type: type[T]) -> T:
+        return derived(self.settings, build, args_type)
+
+    def token(self, given: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
+        """The given token, or one generated once and kept in the state; a secret either way."""
+        if not self.shape.auth:
+            return None
+        if given is not None:
+            return pulumi.Output.secret(given)
+        return generated_token(f"{self.name}-auth-token", self.child)
+
+    def storage_namespace(self, settings: pulumi.Output[Settings]) -> pulumi.Output[Settings]:
+        """With GCS fault tolerance and no storage namespace given: one generated once, kept in the state."""
+        if not self.shape.generate_storage_namespace:
+            return settings
+        prefix = pulumi.Output.concat(self.namespace_name, "-", self.name)
+        generated = generated_storage_namespace(f"{self.name}-gcs-storage-namespace", prefix, self.child)
+
+        def filled(s: Settings, namespace: str) -> Settings:
+            ft = s.gcs_fault_tolerance
+            return s if ft is None else replace(s, gcs_fault_tolerance=ft.with_storage_namespace(namespace))
+
+        self.settings = pulumi.Output.all(settings, generated).apply(lambda both: filled(*both))
+        return self.settings
+
+    def cluster(self, token: pulumi.Output[str] | None) -> core.Service:
+        """Secret, ServiceAccount, NetworkPolicy, the head Service and the Deployments, the head's
+        PodDisruptionBudget; returns the Service."""
+        pod_dependencies: list[pulumi.Resource] = []
+        if token is not None:
+            secret = self.args(lambda s: auth_secret_args(s, token), core.SecretInitArgs)
+            pod_dependencies.append(core.Secret(f"{self.name}-auth", secret, opts=self.scoped))
+        if self.shape.create_service_account:
+            account = self.args(service_account_args, core.ServiceAccountInitArgs)
+            pod_dependencies.append(core.ServiceAccount(self.name, account, opts=self.scoped))
+        if self.shape.network_policy:
+            policy_args = self.args(network_policy_args, networking.NetworkPolicyInitArgs)
+            networking.NetworkPolicy(self.name, policy_args, opts=self.scoped)
+        # Pods need their Secret and ServiceAccount. Head and workers start in parallel: workers wait for
+        # the GCS themselves, so they never depend on the head Deployment.
+        pods = pulumi.ResourceOptions.merge(self.scoped, pulumi.ResourceOptions(depends_on=pod_dependencies))
+        rollout = {c.AUTH_TOKEN_FINGERPRINT_ANNOTATION: fingerprint(token, self.name)} if token else None
+        service = core.Service(
+            f"{self.name}-head", self.args(head_service_args, core.ServiceInitArgs), opts=self.scoped
         )
+        head = self.args(lambda s: head_deployment_args(s, rollout), apps.DeploymentInitArgs)
+        apps.Deployment(f"{self.name}-head", head, opts=pods)
+        for i, deployment in enumerate(self.shape.worker_deployments):
+            workers = self.args(
+                lambda s, i=i: worker_deployment_args(s, s.groups[i], rollout), apps.DeploymentInitArgs
+            )
+            apps.Deployment(deployment, workers, opts=pods)
+        if self.shape.pod_disruption_budget:
+            budget = self.args(head_disruption_budget_args, policy.PodDisruptionBudgetInitArgs)
+            policy.PodDisruptionBudget(f"{self.name}-head", budget, opts=self.scoped)
+        return service
+
+    def observability(self) -> pulumi.Output[str | None]:
+        """The PodMonitor, Ray's Grafana dashboards (in Grafana's namespace, which may be another) and
+        the dashboard's Ingress; returns the Ingress URL (None without one)."""
+        if self.shape.pod_monitor:
+            monitor = self.settings.apply(pod_monitor)
+            apiextensions.CustomResource(
+                f"{self.name}-pod-monitor",
+                api_version=POD_MONITOR_API_VERSION,
+                kind=POD_MONITOR_KIND,
+                metadata=monitor.apply(lambda m: m["metadata"]),
+                spec=monitor.apply(lambda m: m["spec"]),
+                opts=self.scoped,
+            )
+        if self.shape.grafana_dashboards:
+            where = self.scoped if self.shape.grafana_in_cluster_namespace else self.child
+            for dashboard in ray_dashboards():
+                config_map = self.args(
+                    lambda s, d=dashboard: dashboard_config_map_args(s, d), core.ConfigMapInitArgs
+                )
+                core.ConfigMap(f"{self.name}-grafana-{dashboard.slug}", config_map, opts=where)
+        if self.shape.ingress:
+            ingress = self.args(
+                lambda s: dashboard_ingress_args(s, cast(Ingress, s.ingress)), networking.IngressInitArgs
+            )
+            networking.Ingress(f"{self.name}-dashboard", ingress, opts=self.scoped)
+        return self.settings.apply(lambda s: s.ingress.url if s.ingress is not None else None)
+
+
+# The inferred schema reads `args` as the component's inputs type: `RayClusterArgs | None` (for
+# `RayCluster("ray")`) is the same inputs to every other language.
+RayCluster.__init__.__annotations__["args"] = RayClusterArgs

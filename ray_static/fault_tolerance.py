@@ -20,6 +20,7 @@ from ray_static import constants as c
 from ray_static.args import GcsFaultToleranceArgs
 from ray_static.checks import At
 from ray_static.errors import RayStaticConfigError, invalid, show
+from ray_static.token import stashed
 
 FIELDS = frozenset(GcsFaultToleranceArgs.__annotations__)
 DEFAULT_PASSWORD_KEY = "password"
@@ -103,7 +104,9 @@ STORAGE_SUFFIX_BYTES = 4
 """8 hex digits after `<namespace>-<name>-`: unique per stack, still readable in Redis's key list."""
 
 
-def generated_storage_namespace(name: str, prefix: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+def generated_storage_namespace(
+    name: str, prefix: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
     """`<prefix>-<8 hex digits>`, made on the first `pulumi up` and kept in the stack state (a Stash).
 
     Like KubeRay's default (the RayCluster's UID): a head restart finds its state again, while a cluster
@@ -111,12 +114,8 @@ def generated_storage_namespace(name: str, prefix: str, opts: pulumi.ResourceOpt
     jobs, and two stacks with the same namespace and name (two Kubernetes clusters, one Redis) never
     share state. A name derived from the namespace and name alone would do neither.
     """
-    stash = pulumi.Stash(
-        name,
-        input=f"{prefix}-{secrets.token_hex(STORAGE_SUFFIX_BYTES)}",
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["input"])),
-    )
-    return pulumi.Output.from_input(stash.output).apply(str)
+    proposed = pulumi.Output.concat(prefix, "-", secrets.token_hex(STORAGE_SUFFIX_BYTES))
+    return stashed(name, proposed, opts)
 
 
 def _unless_set(env: list[core.EnvVarArgs], user_names: frozenset[str]) -> list[core.EnvVarArgs]:

@@ -144,10 +144,10 @@ def _under_test_mocks() -> bool:
     return isinstance(settings.get_monitor(), MockMonitor)
 
 
-def require_pod_monitor_crd(parent: pulumi.Resource, settings: Settings) -> None:
+def require_pod_monitor_crd(parent: pulumi.Resource, wanted: bool) -> None:
     """Refuse, in one sentence, a PodMonitor the cluster cannot hold. Only when deploying: a preview must
     not fail (the CRD may be installed before the `up`), and the provider then says nothing yet."""
-    if not settings.metrics.pod_monitor or pulumi.runtime.is_dry_run() or _under_test_mocks():
+    if not wanted or pulumi.runtime.is_dry_run() or _under_test_mocks():
         return
     apis = served_apis(parent)
     if apis is not None and apis.get("podMonitor") != "true":

@@ -19,15 +19,33 @@ TOKEN_BYTES = 32
 
 def generated_token(name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
     """The cluster's token, made on the first `pulumi up` and the same on every later one."""
+    return pulumi.Output.secret(
+        stashed(
+            name,
+            pulumi.Output.secret(secrets.token_urlsafe(TOKEN_BYTES)),
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=["input", "output"])
+            ),
+        )
+    )
+
+
+def stashed(name: str, proposed: pulumi.Input[str], opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """The first value ever proposed under ``name``, kept in the stack state by the engine's Stash.
+
+    The Stash's `output` is what the engine kept. Where a test engine echoes a resource's inputs back as
+    its outputs, as Pulumi's documented unit-test mocks do, there is no `output`: the proposal is the
+    value then, as on a first deployment.
+    """
     stash = pulumi.Stash(
         name,
-        input=pulumi.Output.secret(secrets.token_urlsafe(TOKEN_BYTES)),
-        opts=pulumi.ResourceOptions.merge(
-            opts,
-            pulumi.ResourceOptions(ignore_changes=["input"], additional_secret_outputs=["input", "output"]),
-        ),
+        input=proposed,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["input"])),
     )
-    return pulumi.Output.secret(cast(pulumi.Output[str], stash.output))
+    kept = cast(pulumi.Output[str | None], stash.output)
+    return pulumi.Output.all(kept, proposed).apply(
+        lambda both: str(both[0] if both[0] is not None else both[1])
+    )
 
 
 def fingerprint(token: pulumi.Output[str], cluster: str) -> pulumi.Output[str]:

@@ -1,0 +1,70 @@
+"""Inputs known only during the deployment: args that hold Outputs, validated once their values are known.
+
+A platform stack passes Outputs (a Namespace's name, an image built in the same program, a worker count
+from another stack). The component keeps its order of work for them: validate, then build. The values
+arrive together as one Output of the plain args; `resolve` runs on them inside it, and every Kubernetes
+object's fields derive from that one Output, so a bad value fails the deployment with its one sentence
+before any object that would carry it (or any other object of the cluster) is created.
+"""
+
+from collections.abc import Callable, Mapping
+from inspect import signature
+from typing import Any, TypeVar
+
+import pulumi
+
+from ray_static.errors import RayStaticConfigError
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+_FIXED_FIELDS = frozenset({"api_version", "kind"})
+"""Fields of a pulumi_kubernetes Args class that its resource sets itself."""
+
+
+class DeferredConfigError(RayStaticConfigError, pulumi.RunError):
+    """A RayStaticConfigError found once an Output's value was known, during the deployment.
+
+    A `pulumi.RunError` too: Pulumi's Python runtime shows its message alone, without the traceback it
+    prints for a program's bugs.
+    """
+
+    def __init__(self, error: RayStaticConfigError) -> None:
+        super().__init__(error.setting, error.got, error.expected)
+
+
+def has_outputs(value: Any) -> bool:
+    """Whether an Output (or an awaitable) sits anywhere in a value of mappings and lists."""
+    if isinstance(value, pulumi.Output):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_outputs(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_outputs(v) for v in value)
+    return False
+
+
+def checked(value: pulumi.Input[Any], check: Callable[[Any], T]) -> pulumi.Output[T]:
+    """``check`` applied to a value once known; its RayStaticConfigError fails the deployment cleanly."""
+
+    def run(known: Any) -> T:
+        try:
+            return check(known)
+        except DeferredConfigError:
+            raise
+        except RayStaticConfigError as error:
+            raise DeferredConfigError(error) from None
+
+    return pulumi.Output.from_input(value).apply(run)
+
+
+def derived(source: pulumi.Output[S], build: Callable[[S], T], args_type: type[T]) -> T:
+    """A pulumi_kubernetes Args object whose every field is an Output of ``build``'s result.
+
+    The resource is registered now (a preview lists it), its fields follow ``source``: known at once for
+    plain values, during the deployment for Outputs, and unset where ``build`` leaves them unset.
+    """
+    built = source.apply(build)
+    parameters = signature(args_type.__init__).parameters.values()
+    fields = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in _FIXED_FIELDS]
+    return args_type(**{f: built.apply(lambda a, f=f: getattr(a, f)) for f in fields})
