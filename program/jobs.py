@@ -14,9 +14,9 @@ from typing import Any, cast
 from ray_static import RayJobArgs
 from ray_static.errors import RayStaticConfigError, invalid, show
 from ray_static.job_args import RayJobInputs
-from ray_static.job_settings import TARGET_KEYS, JobSettings, resolve_job
+from ray_static.job_settings import CLUSTER_KEYS, JobSettings, resolve_job
 
-JOB_FIELDS = ("name", *(k for k in RayJobInputs.__annotations__ if k not in TARGET_KEYS))
+JOB_FIELDS = ("name", *(k for k in RayJobInputs.__annotations__ if k not in CLUSTER_KEYS))
 EXAMPLE = 'a JSON list of jobs such as [{"name": "hello", "entrypoint": "python hello.py"}]'
 
 
@@ -50,7 +50,7 @@ def _fields(item: Any, where: str) -> Mapping[str, Any]:
         if key not in JOB_FIELDS:
             close = difflib.get_close_matches(key, JOB_FIELDS, n=1)
             hint = f" (did you mean {show(close[0])}?)" if close else ""
-            if key in (*TARGET_KEYS, "cluster"):
+            if key in (*CLUSTER_KEYS, "cluster"):
                 hint = " (jobs run on this stack's cluster)"
             raise RayStaticConfigError(
                 f"{where}.{key}", "an unknown field", f"one of {', '.join(JOB_FIELDS)}{hint}"

@@ -1,10 +1,14 @@
 """The component's inputs: TypedDicts with a docstring under every field.
 
+A value that only flows into the Kubernetes objects is a `pulumi.Input` (a plain value or an Output of
+another resource or stack), checked once known. A value that decides which objects exist is plain, and
+its docstring says so: Pulumi must know every resource of a program before it deploys one.
+
 Pulumi infers the component schema from these (keep to `X | None`, `list[T]`, `dict[str, T]`, unique type
 names, and no `from __future__ import annotations` here), so the docstrings become schema descriptions.
 """
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 
@@ -12,20 +16,20 @@ import pulumi
 class ResourcesArgs(TypedDict, total=False):
     """CPU, memory and GPUs of one Ray pod. Requests equal limits unless set lower."""
 
-    cpu: str
+    cpu: pulumi.Input[str]
     """CPU limit as a whole number of CPUs ("2" or "2000m"); Ray's --num-cpus is derived from it."""
-    memory: str
+    memory: pulumi.Input[str]
     """Memory limit ("4Gi"); Ray's --memory and the /dev/shm size are derived from it."""
-    gpus: int
+    gpus: pulumi.Input[int]
     """NVIDIA GPUs (nvidia.com/gpu); Ray's --num-gpus. Default 0."""
-    cpu_request: str
+    cpu_request: pulumi.Input[str]
     """CPU request, if lower than the limit (default: equal to `cpu`)."""
-    memory_request: str
+    memory_request: pulumi.Input[str]
     """Memory request, if lower than the limit (default: equal to `memory`)."""
-    ephemeral_storage: str
+    ephemeral_storage: pulumi.Input[str]
     """Local disk ("20Gi") as the `ephemeral-storage` request and limit: Ray's logs and spilled objects
     count against it, and the kubelet evicts a pod above it. Default: none set."""
-    gpu_resource: str
+    gpu_resource: pulumi.Input[str]
     """The Kubernetes resource `gpus` counts ("nvidia.com/gpu" by default; e.g. "amd.com/gpu" or a MIG
     resource such as "nvidia.com/mig-1g.5gb"); Ray's --num-gpus either way."""
 
@@ -33,24 +37,24 @@ class ResourcesArgs(TypedDict, total=False):
 class TolerationArgs(TypedDict, total=False):
     """A Kubernetes toleration."""
 
-    key: str
+    key: pulumi.Input[str]
     """Taint key to tolerate (empty with operator Exists tolerates everything)."""
-    operator: str
+    operator: pulumi.Input[str]
     """"Equal" (default) or "Exists"."""
-    value: str
+    value: pulumi.Input[str]
     """Taint value to match when the operator is Equal."""
-    effect: str
+    effect: pulumi.Input[str]
     """"NoSchedule", "PreferNoSchedule" or "NoExecute" (empty matches all effects)."""
-    toleration_seconds: int
+    toleration_seconds: pulumi.Input[int]
     """For NoExecute: how long the pod stays bound after the taint appears."""
 
 
 class SecretKeyArgs(TypedDict, total=False):
     """A key of an existing Secret in the cluster's namespace."""
 
-    secret: str
+    secret: pulumi.Input[str]
     """The Secret's name."""
-    key: str
+    key: pulumi.Input[str]
     """The key inside it."""
 
 
@@ -59,52 +63,52 @@ class PodArgs(TypedDict, total=False):
     (the head alone) and in a `worker_groups` entry (that group). A group's or the head's lists and maps
     add to the top-level ones; its single values replace them."""
 
-    image: str
+    image: pulumi.Input[str]
     """Ray container image. Default rayproject/ray:2.60.0; a group's or the head's must run the same
     Ray version."""
-    image_pull_secrets: list[str]
+    image_pull_secrets: pulumi.Input[list[pulumi.Input[str]]]
     """Names of existing Secrets used to pull the image."""
-    labels: dict[str, str]
+    labels: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Extra labels on the Ray pods (not on their Deployments' selectors)."""
-    annotations: dict[str, str]
+    annotations: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Extra annotations on the Ray pods."""
-    env: dict[str, str]
+    env: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Extra environment variables for the Ray containers."""
-    secret_env: dict[str, SecretKeyArgs]
+    secret_env: pulumi.Input[dict[str, pulumi.Input[SecretKeyArgs]]]
     """Environment variables of the Ray containers taken from keys of existing Secrets."""
-    env_from: list[dict[str, Any]]
+    env_from: pulumi.Input[list[dict[str, Any]]]
     """Kubernetes EnvFromSource objects (camelCase; `configMapRef` or `secretRef`) for the Ray
     containers."""
-    volumes: list[dict[str, Any]]
+    volumes: pulumi.Input[list[dict[str, Any]]]
     """Kubernetes Volume objects (camelCase, e.g. a `persistentVolumeClaim`) added to the Ray pods."""
-    volume_mounts: list[dict[str, Any]]
+    volume_mounts: pulumi.Input[list[dict[str, Any]]]
     """Kubernetes VolumeMount objects (camelCase) for the Ray containers, each naming one of `volumes`;
     not at /dev/shm or the directories ray-static mounts itself."""
-    sidecars: list[dict[str, Any]]
+    sidecars: pulumi.Input[list[dict[str, Any]]]
     """Kubernetes Container objects (camelCase) run beside Ray in each pod (log shippers, proxies)."""
-    init_containers: list[dict[str, Any]]
+    init_containers: pulumi.Input[list[dict[str, Any]]]
     """Kubernetes Container objects (camelCase) run to completion before Ray starts (on workers, before
     the wait for the head)."""
-    ray_resources: dict[str, float]
+    ray_resources: pulumi.Input[dict[str, pulumi.Input[float]]]
     """Custom Ray resources the nodes offer (`ray start --resources`), e.g. {"tpu-slice": 1}."""
-    ray_labels: dict[str, str]
+    ray_labels: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Ray node labels (`ray start --labels`) for label-based scheduling; keys in Kubernetes label syntax,
     not under "ray.io/"."""
-    ray_start_args: list[str]
+    ray_start_args: pulumi.Input[list[pulumi.Input[str]]]
     """Extra `ray start` flags (e.g. "--object-store-memory=2000000000"); the flags ray-static sets itself
     (addresses, ports, CPUs, GPUs, memory, resources, labels) are refused."""
-    node_selector: dict[str, str]
+    node_selector: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Node labels the Ray pods must match."""
-    tolerations: list[TolerationArgs]
+    tolerations: pulumi.Input[list[pulumi.Input[TolerationArgs]]]
     """Tolerations for the Ray pods."""
-    affinity: dict[str, Any]
+    affinity: pulumi.Input[dict[str, Any]]
     """Kubernetes affinity for the Ray pods, in Kubernetes field names (camelCase)."""
-    topology_spread_constraints: list[dict[str, Any]]
+    topology_spread_constraints: pulumi.Input[list[dict[str, Any]]]
     """Kubernetes TopologySpreadConstraint objects (camelCase); one without a `labelSelector` spreads the
     pods of its own group."""
-    priority_class_name: str
+    priority_class_name: pulumi.Input[str]
     """An existing PriorityClass for the Ray pods."""
-    termination_grace_period_seconds: int
+    termination_grace_period_seconds: pulumi.Input[int]
     """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""
 
 
@@ -115,11 +119,12 @@ class HeadArgs(PodArgs, total=False):
 class WorkerGroupArgs(PodArgs, total=False):
     """An additional group of Ray workers (its own Deployment `<name>-worker-<group>`), e.g. GPU nodes."""
 
-    name: str
-    """Group name: a lowercase DNS label of at most 15 characters, unique, not "default"."""
-    replicas: int
+    name: Required[str]
+    """Group name: a lowercase DNS label of at most 15 characters, unique, not "default". A plain value: it
+    decides which resources exist."""
+    replicas: pulumi.Input[int]
     """Number of workers in this group (0 to 1000). Default 1."""
-    resources: ResourcesArgs
+    resources: pulumi.Input[ResourcesArgs]
     """CPU, memory and GPUs of each worker in this group (default: the default group's)."""
 
 
@@ -127,13 +132,13 @@ class GcsFaultToleranceArgs(TypedDict, total=False):
     """The head keeps the cluster's GCS state in an external Redis, so a restarted head picks the cluster
     up again: workers, detached actors and jobs survive it."""
 
-    redis_address: str
+    redis_address: pulumi.Input[str]
     """Redis as the head reaches it, "host:port" (e.g. "redis.ray.svc.cluster.local:6379"); required."""
-    redis_password_secret: str
+    redis_password_secret: pulumi.Input[str]
     """An existing Secret in the cluster's namespace holding Redis's password."""
-    redis_password_key: str
+    redis_password_key: pulumi.Input[str]
     """The key of the password in that Secret. Default "password"."""
-    external_storage_namespace: str
+    external_storage_namespace: pulumi.Input[str]
     """Where in Redis this cluster's state lives (the prefix of its keys); two clusters sharing one Redis
     need different ones. Default: `<namespace>-<name>-<8 hex digits>`, made on the first deployment and
     kept in the stack state, so a re-created cluster starts empty."""
@@ -142,40 +147,41 @@ class GcsFaultToleranceArgs(TypedDict, total=False):
 class MetricsArgs(TypedDict, total=False):
     """Prometheus scraping and Grafana dashboards for the cluster."""
 
-    prometheus_namespaces: list[str]
+    prometheus_namespaces: pulumi.Input[list[pulumi.Input[str]]]
     """Namespaces whose pods (Prometheus) may scrape the metrics ports (8080 on every Ray pod, the
     dashboard's 44227 on the head) through the NetworkPolicy."""
     pod_monitor: bool
     """Create a monitoring.coreos.com/v1 PodMonitor for the head and the workers (needs the Prometheus
-    Operator's CRD). Default false."""
-    pod_monitor_labels: dict[str, str]
+    Operator's CRD). Default false. A plain value: it decides which resources exist."""
+    pod_monitor_labels: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Extra labels on the PodMonitor, e.g. {"release": "kube-prometheus-stack"} for a Prometheus that
     selects PodMonitors by label."""
     grafana_dashboards: bool
-    """Create ConfigMaps labelled grafana_dashboard=1 holding Ray's own Grafana dashboards. Default false."""
-    grafana_namespace: str
+    """Create ConfigMaps labelled grafana_dashboard=1 holding Ray's own Grafana dashboards. Default false. A
+    plain value: it decides which resources exist."""
+    grafana_namespace: pulumi.Input[str]
     """Namespace of those ConfigMaps (where Grafana's dashboard sidecar looks). Default: the cluster's."""
-    grafana_url: str
+    grafana_url: pulumi.Input[str]
     """Grafana as the browser reaches it (RAY_GRAFANA_HOST, RAY_GRAFANA_IFRAME_HOST): the Ray dashboard
     embeds its panels from there."""
-    prometheus_url: str
+    prometheus_url: pulumi.Input[str]
     """Prometheus as the head reaches it (RAY_PROMETHEUS_HOST): the Ray dashboard queries it."""
 
 
 class IngressArgs(TypedDict, total=False):
     """A networking.k8s.io/v1 Ingress to the head's dashboard (and Jobs API)."""
 
-    host: str
+    host: pulumi.Input[str]
     """Host name the Ingress answers for, e.g. "ray.example.com" (required)."""
-    class_name: str
+    class_name: pulumi.Input[str]
     """IngressClass to use (ingressClassName), e.g. "nginx". Default: the cluster's default class."""
-    tls_secret: str
+    tls_secret: pulumi.Input[str]
     """Existing TLS Secret in the cluster's namespace for `host`; the URL is then https."""
-    annotations: dict[str, str]
+    annotations: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Annotations on the Ingress (controller settings, cert-manager issuers, ...)."""
-    path: str
+    path: pulumi.Input[str]
     """Path prefix routed to the dashboard. Default "/"."""
-    controller_namespaces: list[str]
+    controller_namespaces: pulumi.Input[list[pulumi.Input[str]]]
     """Namespaces of the Ingress controller's pods: the NetworkPolicy admits them to the dashboard port."""
 
 
@@ -183,61 +189,64 @@ class RayClusterArgs(PodArgs, total=False):
     """Inputs of a static Ray cluster: one head Deployment and fixed-size worker Deployments. The PodArgs
     fields apply to every Ray pod."""
 
-    workers: int
+    workers: pulumi.Input[int]
     """Number of Ray workers in the default group (0 to 1000). Default 3."""
-    ray_version: str
+    ray_version: pulumi.Input[str]
     """Ray version in the image ("2.60.0"), when the image tag does not start with it (e.g. "latest")."""
-    image_pull_policy: str
+    image_pull_policy: pulumi.Input[str]
     """"IfNotPresent" (default), "Always" or "Never"."""
-    namespace: str
+    namespace: pulumi.Input[str]
     """Kubernetes namespace for every object. Default "ray"."""
     create_namespace: bool
-    """Create (and on destroy delete) the namespace. False deploys into an existing one. Default true."""
-    head_resources: ResourcesArgs
+    """Create (and on destroy delete) the namespace. False deploys into an existing one. Default true. A
+    plain value: it decides which resources exist."""
+    head_resources: pulumi.Input[ResourcesArgs]
     """CPU, memory and GPUs of the head pod. Default 2 CPUs, 4Gi."""
     head: HeadArgs
     """Values for the head pod alone (volumes, sidecars, Ray resources, scheduling, ...), over the
     top-level ones."""
-    head_ray_cpus: int
+    head_ray_cpus: pulumi.Input[int]
     """CPUs the head offers to Ray tasks (--num-cpus). Default 0: tasks run on workers only."""
-    worker_resources: ResourcesArgs
+    worker_resources: pulumi.Input[ResourcesArgs]
     """CPU, memory and GPUs of each worker in the default group. Default 1 CPU, 2Gi."""
     worker_groups: list[WorkerGroupArgs]
-    """Additional worker groups, each its own Deployment."""
-    pod_annotations: dict[str, str]
+    """Additional worker groups, each its own Deployment. A plain value: it decides which resources exist."""
+    pod_annotations: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Extra annotations on every Ray pod: the same as `annotations`, kept for existing programs."""
-    service_account: str
+    service_account: pulumi.Input[str]
     """Use this existing ServiceAccount instead of creating `<name>`."""
-    service_type: str
+    service_type: pulumi.Input[str]
     """Head Service type: "ClusterIP" (default), "NodePort" or "LoadBalancer"."""
     auth: bool
-    """Ray token authentication (RAY_AUTH_MODE=token). Default true."""
+    """Ray token authentication (RAY_AUTH_MODE=token). Default true. A plain value: it decides which
+    resources exist."""
     auth_token: pulumi.Input[str]
     """The token (a secret; at least 16 characters). Default: generated once and kept in the stack state."""
     network_policy: bool
-    """Create a NetworkPolicy admitting only this cluster's pods and the allowed clients. Default true."""
-    allowed_client_namespaces: list[str]
+    """Create a NetworkPolicy admitting only this cluster's pods and the allowed clients. Default true. A
+    plain value: it decides which resources exist."""
+    allowed_client_namespaces: pulumi.Input[list[pulumi.Input[str]]]
     """Namespaces whose pods may reach the client, dashboard and GCS ports."""
-    allowed_client_pod_labels: dict[str, str]
+    allowed_client_pod_labels: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Pods in the cluster's namespace with these labels may reach the client, dashboard and GCS ports."""
-    allow_unauthenticated_exposure: bool
+    allow_unauthenticated_exposure: pulumi.Input[bool]
     """Allow a NodePort/LoadBalancer Service while auth is off. Default false."""
-    read_only_root_filesystem: bool
+    read_only_root_filesystem: pulumi.Input[bool]
     """Ray containers get a read-only root filesystem, writing only to emptyDirs at /tmp and
     /home/ray/.cache. Default true."""
-    usage_stats: bool
+    usage_stats: pulumi.Input[bool]
     """Let Ray send its anonymous usage statistics (RAY_USAGE_STATS_ENABLED). Default false: no phone-home."""
     metrics: MetricsArgs
     """Prometheus and Grafana: which namespaces may scrape, a PodMonitor, Ray's Grafana dashboards."""
     ingress: IngressArgs
     """An Ingress to the dashboard (needs auth on, or allow_unauthenticated_exposure)."""
-    service_annotations: dict[str, str]
+    service_annotations: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Extra annotations on the head Service (e.g. a cloud load balancer's settings)."""
-    load_balancer_source_ranges: list[str]
+    load_balancer_source_ranges: pulumi.Input[list[pulumi.Input[str]]]
     """CIDRs allowed to reach a LoadBalancer head Service, e.g. ["203.0.113.0/24"]."""
-    serve: bool
+    serve: pulumi.Input[bool]
     """Open Ray Serve's HTTP port (serve_port) on the Ray pods, the head Service and the NetworkPolicy."""
-    serve_port: int
+    serve_port: pulumi.Input[int]
     """Ray Serve's HTTP port (1024 to 65535). Default 8000. Setting it turns `serve` on unless `serve` is
     false."""
     gcs_fault_tolerance: GcsFaultToleranceArgs
@@ -246,4 +255,4 @@ class RayClusterArgs(PodArgs, total=False):
     pod_disruption_budget: bool
     """A PodDisruptionBudget for the head, so a node drain waits instead of evicting it (and with it the
     whole cluster, without gcs_fault_tolerance). Default false: it makes every drain of the head's node
-    wait for someone to move the head."""
+    wait for someone to move the head. A plain value: it decides which resources exist."""

@@ -85,22 +85,29 @@ def is_int(value: Any) -> bool:
 
 
 def unknown_keys(given: Mapping[str, Any], known: Collection[str], at: At) -> None:
-    """Refuse a key of ``given`` that is not in ``known``, suggesting the closest one."""
+    """Refuse a key of ``given`` that is not in ``known``, suggesting the closest one, or listing them all
+    when none is close."""
     for key in given:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f" (did you mean {show(at.field(close[0]).name)}?)" if close else ""
             setting = at.field(key).name if at.path else key
-            raise RayStaticConfigError(setting, "an unknown setting", f"{_known(at, known)}{hint}")
+            if close:
+                hint = f" (did you mean {show(at.field(close[0]).name)}?)"
+                raise RayStaticConfigError(setting, "an unknown setting", f"{_known(at, known)}{hint}")
+            raise RayStaticConfigError(setting, "an unknown setting", _listed(at, known))
 
 
 MAX_LISTED = 12
-"""Known settings an error lists; beyond that it names the closest one only."""
+"""Known settings an error lists when a close one is suggested; beyond that it counts them."""
 
 
 def _known(at: At, known: Collection[str]) -> str:
     if len(known) > MAX_LISTED:
         return f"one of the {len(known)} known settings"
+    return _listed(at, known)
+
+
+def _listed(at: At, known: Collection[str]) -> str:
     return "one of " + ", ".join(sorted(at.field(k).name for k in known))
 
 

@@ -22,15 +22,17 @@ _FIXED_FIELDS = frozenset({"api_version", "kind"})
 """Fields of a pulumi_kubernetes Args class that its resource sets itself."""
 
 
-class DeferredConfigError(RayStaticConfigError, pulumi.RunError):
+class DeferredConfigError(pulumi.RunError):
     """A RayStaticConfigError found once an Output's value was known, during the deployment.
 
-    A `pulumi.RunError` too: Pulumi's Python runtime shows its message alone, without the traceback it
-    prints for a program's bugs.
+    A `pulumi.RunError`, which Pulumi's Python runtime shows as its message alone, without the traceback
+    it prints for a program's bugs; and not a ValueError, which the runtime would wrap in a message about
+    serialising the input that carried it.
     """
 
     def __init__(self, error: RayStaticConfigError) -> None:
-        super().__init__(error.setting, error.got, error.expected)
+        super().__init__(str(error))
+        self.error = error
 
 
 def has_outputs(value: Any) -> bool:

@@ -21,8 +21,12 @@ class RayJobInputs(TypedDict, total=False):
     """The cluster's namespace (its `namespace` output); the submitter Job runs there."""
     dashboard_url: pulumi.Input[str]
     """The cluster's Jobs API address (its `dashboard_url` output, http://<name>-head.<ns>.svc...:8265)."""
-    auth_secret: pulumi.Input[str | None]
-    """The cluster's token Secret (its `auth_secret_name` output); unset when the cluster has auth off."""
+    auth: bool
+    """Whether the cluster has token auth (a plain value). Default true: then `auth_secret` is required,
+    and an `auth_secret` that resolves to nothing fails the deployment instead of submitting without the
+    token. False only for a cluster deployed with auth off (and then no `auth_secret`)."""
+    auth_secret: pulumi.Input[str]
+    """The cluster's token Secret (its `auth_secret_name` output); required unless `auth` is false."""
     image: pulumi.Input[str]
     """The cluster's image (its `image` output), so the submitter's Ray matches the cluster's."""
     image_pull_secrets: pulumi.Input[list[str]]

@@ -19,12 +19,15 @@ import pulumi
 from ray_static import checks
 from ray_static import constants as c
 from ray_static.checks import At, Naming, identity
+from ray_static.deferred import checked
 from ray_static.errors import RayStaticConfigError, invalid
 from ray_static.job_args import RayJobArgs
 
 KNOWN_JOB_ARGS = frozenset(RayJobArgs.__annotations__)
 TARGET_KEYS = ("namespace", "dashboard_url", "auth_secret", "image", "image_pull_secrets")
 """The cluster's outputs a job needs; a `cluster` provides all of them."""
+CLUSTER_KEYS = (*TARGET_KEYS, "auth")
+"""What describes the cluster rather than the job: given by a `cluster`, or by the user."""
 SUBMISSION_KEYS = ("entrypoint", "runtime_env", "entrypoint_resources", "metadata")
 """What the default submission id is a hash of: everything Ray receives about the job."""
 _SUBMISSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -176,7 +179,7 @@ def resolve_target(args: Mapping[str, Any], naming: Naming = identity) -> Target
     return Target(
         namespace=_plain_or_output(args["namespace"], At("namespace", naming), checks.dns_label),
         dashboard_url=_plain_or_output(args["dashboard_url"], At("dashboard_url", naming), _url),
-        auth_secret=_plain_or_output(args.get("auth_secret"), At("auth_secret", naming), _secret_name),
+        auth_secret=_auth_secret(args, naming),
         image=_plain_or_output(args.get("image", c.DEFAULT_IMAGE), At("image", naming), checks.image),
         image_pull_secrets=_plain_or_output(
             args.get("image_pull_secrets", []), At("image_pull_secrets", naming), checks.name_list
@@ -190,7 +193,7 @@ def _from_cluster(cluster: Any, args: Mapping[str, Any], naming: Naming) -> Targ
 
     if not isinstance(cluster, RayCluster):
         raise RayStaticConfigError(naming("cluster"), f"a {type(cluster).__name__}", "a RayCluster")
-    both = [key for key in TARGET_KEYS if args.get(key) is not None]
+    both = [key for key in CLUSTER_KEYS if args.get(key) is not None]
     if both:
         raise RayStaticConfigError(
             naming("cluster"),
@@ -224,5 +227,26 @@ def _url(value: Any, at: At) -> str:
     return value
 
 
-def _secret_name(value: Any, at: At) -> str | None:
-    return None if value == "" else checks.object_name(value, at)
+def _auth_secret(args: Mapping[str, Any], naming: Naming) -> pulumi.Input[str] | None:
+    """The token Secret: required while `auth` is true (the default), checked once known when an Output;
+    none while it is false. Auth is off only when the user says so, never because an output was missing."""
+    auth = checks.boolean(args.get("auth", True), At("auth", naming))
+    secret, at = args.get("auth_secret"), At("auth_secret", naming)
+    if not auth:
+        if secret not in (None, ""):
+            raise invalid(at.name, secret, f"no value while {naming('auth')} is false")
+        return None
+    if isinstance(secret, pulumi.Output):
+        return checked(secret, lambda known: _required_secret(known, at, naming))
+    return _required_secret(secret, at, naming)
+
+
+def _required_secret(value: Any, at: At, naming: Naming) -> str:
+    if value in (None, ""):
+        raise RayStaticConfigError(
+            at.name,
+            "no value",
+            "the cluster's token Secret: its auth_secret_name output (export it from the cluster's stack), "
+            f"or {naming('auth')} false for a cluster deployed with auth off",
+        )
+    return checks.object_name(value, at)

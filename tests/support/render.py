@@ -139,12 +139,11 @@ def _unwrap(value: Any, path: str, secret_paths: list[str]) -> Any:
 
 def _mock_state(type_: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Realistic id and state for a registration: what the provider would return after create."""
-    if type_ == "pulumi:index:Stash":
-        # The engine's Stash keeps its first input as its output.
-        return f"{name}-id", {**inputs, "output": inputs.get("input")}
     if not type_.startswith("kubernetes:"):
         return f"{name}-id", dict(inputs)
     state = json.loads(json.dumps(inputs, default=str))
+    if not isinstance(state.get("metadata", {}), dict):
+        return f"{name}-id", state  # a preview's unknown value
     meta = state.setdefault("metadata", {})
     meta.setdefault("name", name)
     meta.setdefault("uid", f"uid-{name}")
@@ -236,7 +235,9 @@ def _stack_config(config: Mapping[str, str], secret_keys: list[str]) -> Iterator
         pulumi_config.set_all_config({}, [])
 
 
-def _execute(program: Callable[[], None], config: Mapping[str, str] | None = None) -> Run:
+def _execute(
+    program: Callable[[], None], config: Mapping[str, str] | None = None, *, preview: bool = False
+) -> Run:
     """Run ``program`` under fresh mocks; raise RenderError (with what was registered) if it fails."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -245,8 +246,8 @@ def _execute(program: Callable[[], None], config: Mapping[str, str] | None = Non
     error: BaseException | None = None
     try:
         with _stack_config(config or {}, secret_keys):
-            settings.reset_options(project=PROJECT, stack=STACK, preview=False)
-            pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+            settings.reset_options(project=PROJECT, stack=STACK, preview=preview)
+            pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
             try:
                 _sync_await(run_pulumi_func(program))
             except ConfigExit as exc:
@@ -310,9 +311,10 @@ def run_program(config: Mapping[str, str] | None = None) -> Run:
     return _execute(program, config)
 
 
-def run_programs(build: Callable[[], None]) -> Run:
-    """Run an arbitrary inline program (e.g. two clusters, an explicit provider) under mocks."""
-    return _execute(build)
+def run_programs(build: Callable[[], None], *, preview: bool = False) -> Run:
+    """Run an arbitrary inline program (e.g. two clusters, an explicit provider) under mocks, as an update
+    or as a preview."""
+    return _execute(build, preview=preview)
 
 
 def render_cluster(

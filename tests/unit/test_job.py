@@ -525,7 +525,7 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "a typo",
         {"entry_point": "python x.py"},
-        "entry_point: got an unknown setting; expected one of the 13 known settings "
+        "entry_point: got an unknown setting; expected one of the 14 known settings "
         '(did you mean "entrypoint"?).',
     ),
     (

@@ -395,7 +395,11 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "an unknown head option",
         {"head": {"replicas": 2}},
-        "head.replicas: got an unknown setting; expected one of the 20 known settings.",
+        "head.replicas: got an unknown setting; expected one of head.affinity, head.annotations, head.env, "
+        "head.env_from, head.image, head.image_pull_secrets, head.init_containers, head.labels, "
+        "head.node_selector, head.priority_class_name, head.ray_labels, head.ray_resources, "
+        "head.ray_start_args, head.secret_env, head.sidecars, head.termination_grace_period_seconds, "
+        "head.tolerations, head.topology_spread_constraints, head.volume_mounts, head.volumes.",
     ),
     (
         "an invalid ephemeral storage",

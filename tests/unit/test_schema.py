@@ -4,17 +4,16 @@ rely on it)."""
 import json
 from typing import Any
 
-from pulumi.provider.experimental.component import ComponentProvider
-
-from ray_static import RayCluster, RayJob
-from ray_static.schema_docs import with_inherited_descriptions
+from ray_static.options import OPTIONS
+from tests.unit.test_packaging import load_plugin
 
 
 def schema() -> dict[str, Any]:
-    """The schema the plugin serves (provider/__main__.py): inferred, inherited fields described."""
-    raw = ComponentProvider([RayCluster, RayJob], "ray-static").schema
+    """The schema the plugin serves (provider/__main__.py): inferred, inherited fields described, secret
+    options marked."""
+    raw = load_plugin().provider().schema
     assert isinstance(raw, str)
-    return json.loads(with_inherited_descriptions(raw, "ray-static"))
+    return json.loads(raw)
 
 
 def test_component_inputs_and_outputs_are_pinned() -> None:
@@ -77,8 +76,14 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
     assert all(v.get("description") for v in inputs.values())
     assert inputs["workerGroups"]["items"]["$ref"] == "#/types/ray-static:index:WorkerGroupArgs"
     assert inputs["affinity"]["additionalProperties"]["$ref"] == "pulumi.json#/Any"
-    # authToken accepts an Output (a secret from config); the rest are plain values.
-    assert "plain" not in inputs["authToken"] and inputs["workers"].get("plain") is True
+    # Values that only flow into the objects accept Outputs; those that decide which objects exist are
+    # plain, in every language.
+    structural = {"createNamespace", "auth", "networkPolicy", "podDisruptionBudget", "workerGroups", "head"}
+    structural |= {"metrics", "ingress", "gcsFaultTolerance"}
+    assert {k for k, v in inputs.items() if v.get("plain")} == structural
+    group = s["types"]["ray-static:index:WorkerGroupArgs"]
+    assert group["required"] == ["name"] and group["properties"]["name"].get("plain") is True
+    assert "plain" not in group["properties"]["replicas"]
 
     assert {k: v["type"] for k, v in resource["properties"].items()} == {
         "namespace": "string",
@@ -101,6 +106,21 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "imagePullSecrets",
         "namespace",
     ]
+
+
+def test_the_token_is_secret_as_input_and_as_output() -> None:
+    """Marked in the schema, generated SDKs keep a given token and the generated one secret."""
+    s = schema()
+    resource = s["resources"]["ray-static:index:RayCluster"]
+    assert resource["inputProperties"]["authToken"]["secret"] is True
+    assert resource["properties"]["authToken"]["secret"] is True
+    # Only the secret options: nothing else is hidden from the programs that use the component.
+    secret = {k for k, v in resource["inputProperties"].items() if v.get("secret")}
+    secret |= {k for k, v in resource["properties"].items() if v.get("secret")}
+    assert secret == {"authToken"}
+    assert [o.path for o in OPTIONS if o.secret] == ["auth_token"]
+    job = s["resources"]["ray-static:index:RayJob"]
+    assert not any(v.get("secret") for v in [*job["inputProperties"].values(), *job["properties"].values()])
 
 
 POD_FIELDS = [
@@ -192,6 +212,7 @@ def test_rayjob_takes_the_cluster_outputs_not_a_cluster_object() -> None:
     assert {k: v.get("type") for k, v in inputs.items()} == {
         "namespace": "string",
         "dashboardUrl": "string",
+        "auth": "boolean",
         "authSecret": "string",
         "image": "string",
         "imagePullSecrets": "array",
