@@ -12,6 +12,8 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 
+from ray_static.field_docs import document_fields
+
 
 class ResourcesArgs(TypedDict, total=False):
     """CPU, memory and GPUs of one Ray pod. Requests equal limits unless set lower."""
@@ -256,3 +258,19 @@ class RayClusterArgs(PodArgs, total=False):
     """A PodDisruptionBudget for the head, so a node drain waits instead of evicting it (and with it the
     whole cluster, without gcs_fault_tolerance). Default false: it makes every drain of the head's node
     wait for someone to move the head. A plain value: it decides which resources exist."""
+
+
+document_fields(
+    [
+        ResourcesArgs,
+        TolerationArgs,
+        SecretKeyArgs,
+        PodArgs,
+        HeadArgs,
+        WorkerGroupArgs,
+        GcsFaultToleranceArgs,
+        MetricsArgs,
+        IngressArgs,
+        RayClusterArgs,
+    ]
+)

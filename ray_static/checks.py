@@ -219,8 +219,11 @@ def ray_version(value: Any, at: At) -> tuple[int, int, int] | None:
 
 
 def cpu(value: Any, at: At) -> str:
-    """A CPU limit in whole CPUs (Ray's --num-cpus takes integers)."""
-    text = str(value) if is_int(value) else value
+    """A CPU limit in whole CPUs (Ray's --num-cpus takes integers), as a Kubernetes quantity: a string, as
+    the args' type says."""
+    if is_int(value):
+        raise invalid(at.name, value, f'a string such as "{value}" (a Kubernetes quantity)')
+    text = value
     if not isinstance(text, str) or whole_cpus(text) is None:
         raise invalid(
             at.name, text, 'a whole number of CPUs such as "2" or "2000m" (Ray schedules whole CPUs)'

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 import pulumi
 
+from ray_static.field_docs import document_fields
+
 if TYPE_CHECKING:
     from ray_static.component import RayCluster
 
@@ -52,3 +54,6 @@ class RayJobArgs(RayJobInputs, total=False):
 
     cluster: "RayCluster"
     """A RayCluster of this Python program instead of its outputs; the job comes after it, and goes first."""
+
+
+document_fields([RayJobInputs, RayJobArgs])

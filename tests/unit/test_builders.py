@@ -36,7 +36,6 @@ class Case:
 RESOURCES = [
     Case("defaults parse like user values", {}, Resources("1", "2Gi", "1", "2Gi", 0, 1, 2 * 2**30)),
     Case("millicores", {"cpu": "3000m"}, Resources("3000m", "2Gi", "3000m", "2Gi", 0, 3, 2 * 2**30)),
-    Case("int cpu", {"cpu": 2}, Resources("2", "2Gi", "2", "2Gi", 0, 2, 2 * 2**30)),
     Case(
         "lower requests",
         {"cpu": "4", "cpu_request": "2500m", "memory": "8Gi", "memory_request": "6Gi"},

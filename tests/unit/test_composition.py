@@ -241,3 +241,10 @@ def test_a_job_with_auth_off_and_a_secret_is_refused() -> None:
     with pytest.raises(RenderError) as failure:
         run_programs(lambda: RayJob("hello", args))  # type: ignore[arg-type]
     assert str(failure.value.error) == 'auth_secret: got "ray-auth"; expected no value while auth is false.'
+
+
+def test_the_runtime_refuses_what_the_types_refuse() -> None:
+    """`cpu` is a string (a Kubernetes quantity) in the args' type; the runtime says so too."""
+    with pytest.raises(RenderError) as failure:
+        run_cluster(cast(RayClusterArgs, {"worker_resources": {"cpu": 2}}))
+    assert str(failure.value.error) == 'worker_resources.cpu: got 2; expected a string such as "2" (a Kubernetes quantity).'

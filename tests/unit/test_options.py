@@ -145,8 +145,8 @@ CHECK_CASES: list[tuple[str, checks.Check, Any, str]] = [
     (
         "cpu int",
         checks.cpu,
-        0,
-        'x: got "0"; expected a whole number of CPUs such as "2" or "2000m" (Ray schedules whole CPUs).',
+        2,
+        'x: got 2; expected a string such as "2" (a Kubernetes quantity).',
     ),
     (
         "memory",
