@@ -5,7 +5,6 @@ import ast
 from collections.abc import Awaitable
 from typing import Any, Union, get_args, get_origin
 
-import pulumi
 import pytest
 import yaml
 
@@ -56,8 +55,10 @@ def plain_type(annotation: Any) -> Any:
     if get_origin(annotation) is Union and any(get_origin(a) is Awaitable for a in arguments):
         return plain_type(arguments[0])
     origin = get_origin(annotation)
-    if origin in (dict, list):
-        return origin[tuple(plain_type(a) for a in arguments)]
+    if origin is dict:
+        return dict[plain_type(arguments[0]), plain_type(arguments[1])]
+    if origin is list:
+        return list[plain_type(arguments[0])]
     return annotation
 
 
