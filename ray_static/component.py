@@ -39,6 +39,8 @@ from ray_static.shape import Shape
 from ray_static.token import fingerprint, generated_token
 
 T = TypeVar("T")
+AUTH_SECRET_FIELDS = ("metadata", "type", "string_data")
+"""What auth_secret_args sets: the Secret's `data` (which pulumi_kubernetes wraps as a secret) stays unset."""
 
 
 class RayCluster(pulumi.ComponentResource):
@@ -166,8 +168,10 @@ class _Builder:
                 lambda both: str(both[1])
             )
 
-    def args(self, build: Callable[[Settings], T], args_type: type[T]) -> T:
-        return derived(self.settings, build, args_type)
+    def args(
+        self, build: Callable[[Settings], T], args_type: type[T], only: tuple[str, ...] | None = None
+    ) -> T:
+        return derived(self.settings, build, args_type, only)
 
     def token(self, given: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
         """The given token, or one generated once and kept in the state; a secret either way."""
@@ -196,7 +200,7 @@ class _Builder:
         PodDisruptionBudget; returns the Service."""
         pod_dependencies: list[pulumi.Resource] = []
         if token is not None:
-            secret = self.args(lambda s: auth_secret_args(s, token), core.SecretInitArgs)
+            secret = self.args(lambda s: auth_secret_args(s, token), core.SecretInitArgs, AUTH_SECRET_FIELDS)
             pod_dependencies.append(core.Secret(f"{self.name}-auth", secret, opts=self.scoped))
         if self.shape.create_service_account:
             account = self.args(service_account_args, core.ServiceAccountInitArgs)

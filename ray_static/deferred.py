@@ -7,7 +7,7 @@ object's fields derive from that one Output, so a bad value fails the deployment
 before any object that would carry it (or any other object of the cluster) is created.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from inspect import signature
 from typing import Any, TypeVar
 
@@ -60,13 +60,29 @@ def checked(value: pulumi.Input[Any], check: Callable[[Any], T]) -> pulumi.Outpu
     return pulumi.Output.from_input(value).apply(run)
 
 
-def derived(source: pulumi.Output[S], build: Callable[[S], T], args_type: type[T]) -> T:
-    """A pulumi_kubernetes Args object whose every field is an Output of ``build``'s result.
+def derived(
+    source: pulumi.Output[S], build: Callable[[S], T], args_type: type[T], only: Iterable[str] | None = None
+) -> T:
+    """A pulumi_kubernetes Args object whose every field (or those named in ``only``) is an Output of
+    ``build``'s result.
 
     The resource is registered now (a preview lists it), its fields follow ``source``: known at once for
-    plain values, during the deployment for Outputs, and unset where ``build`` leaves them unset.
+    plain values, during the deployment for Outputs, and unset where ``build`` leaves them unset. ``only``
+    is for a resource that wraps a given field as a secret (a Secret's `data`): an Output of nothing made
+    secret is a value the engine refuses, so such a field must not be passed at all when unset.
     """
-    built = source.apply(build)
+    # Held opaque: an apply unwraps the Outputs inside what it returns, so one secret inside (the token in
+    # the Secret's stringData) would make every field secret, and an unset field a secret with no value,
+    # which the engine refuses. Each field's own apply unwraps only its own value.
+    built = source.apply(lambda s: _Opaque(build(s)))
     parameters = signature(args_type.__init__).parameters.values()
     fields = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in _FIXED_FIELDS]
-    return args_type(**{f: built.apply(lambda a, f=f: getattr(a, f)) for f in fields})
+    fields = [f for f in fields if only is None or f in only]
+    return args_type(**{f: built.apply(lambda held, f=f: getattr(held.value, f)) for f in fields})
+
+
+class _Opaque:
+    """A value an apply returns as it is, without looking inside for Outputs."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
