@@ -7,7 +7,18 @@ RayJob("hello", {"cluster": cluster, "entrypoint": "python -c 'import ray; ray.i
 
 from typing import TYPE_CHECKING, Any
 
-from ray_static.args import RayClusterArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
+from ray_static.args import (
+    GcsFaultToleranceArgs,
+    HeadArgs,
+    IngressArgs,
+    MetricsArgs,
+    PodArgs,
+    RayClusterArgs,
+    ResourcesArgs,
+    SecretKeyArgs,
+    TolerationArgs,
+    WorkerGroupArgs,
+)
 from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
 from ray_static.errors import RayStaticConfigError
 from ray_static.job_args import RayJobArgs, RayJobInputs
@@ -34,6 +45,11 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_IMAGE",
     "RAY_VERSION",
+    "GcsFaultToleranceArgs",
+    "HeadArgs",
+    "IngressArgs",
+    "MetricsArgs",
+    "PodArgs",
     "RayCluster",
     "RayClusterArgs",
     "RayJob",
@@ -41,6 +57,7 @@ __all__ = [
     "RayJobInputs",
     "RayStaticConfigError",
     "ResourcesArgs",
+    "SecretKeyArgs",
     "TolerationArgs",
     "WorkerGroupArgs",
 ]

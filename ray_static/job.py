@@ -33,6 +33,24 @@ class RayJob(pulumi.ComponentResource):
     """"SUCCEEDED" once waited for; "FAILED" if a refresh found it failed; unset while unknown."""
 
     def __init__(self, name: str, args: RayJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """A Ray job submitted once (a Kubernetes Job running `ray job submit`), resubmitted exactly when
+        the job changes; `pulumi up` waits for its end unless `wait` is false.
+
+        Args:
+            name: The job's name; the submitter Job and the default submission id derive from it.
+            args: RayJobArgs: `entrypoint` (required), and the cluster: either `cluster`, a RayCluster of
+                this program (the job then comes after it and goes first), or the cluster's outputs
+                (`namespace`, `dashboard_url`, `auth_secret`, `image`, `image_pull_secrets`), plain or
+                Outputs of another stack. `auth_secret` is required unless `auth` is false.
+            opts: Pulumi resource options; the submitter Job inherits them.
+
+        Example::
+
+            RayJob("squares", {"cluster": cluster, "entrypoint": "python -c 'import ray; ray.init()'"})
+
+        A bad value raises RayStaticConfigError (one sentence) before anything is registered; an
+        `auth_secret` Output that resolves to nothing fails the deployment before the submitter exists.
+        """
         # Validate first: a bad value raises before anything is registered.
         job = resolve_job(name, args)
         target = resolve_target(args)
