@@ -37,7 +37,7 @@ def test_constructors_say_their_arguments_with_an_example(component: str) -> Non
 
 @pytest.mark.parametrize("args_type", args_types(), ids=lambda t: t.__name__)
 def test_help_shows_every_field_with_its_description(args_type: type) -> None:
-    text = pydoc.render_doc(args_type, renderer=pydoc.plaintext)
+    text = pydoc.render_doc(args_type, renderer=pydoc.TextDoc())
     for field in args_type.__annotations__:
         line = next((ln for ln in text.splitlines() if ln.strip(" |").startswith(f"{field}: ")), None)
         assert line is not None, f"{args_type.__name__}.{field} is not in help()"
