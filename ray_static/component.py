@@ -1,5 +1,6 @@
 """RayCluster: a static Ray cluster on Kubernetes, wired from the pure builders."""
 
+import inspect
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar, cast
@@ -257,4 +258,5 @@ class _Builder:
 
 # The inferred schema reads `args` as the component's inputs type: `RayClusterArgs | None` (for
 # `RayCluster("ray")`) is the same inputs to every other language.
+RayCluster.__init__.__signature__ = inspect.signature(RayCluster.__init__)  # type: ignore[attr-defined]
 RayCluster.__init__.__annotations__["args"] = RayClusterArgs

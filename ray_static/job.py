@@ -1,5 +1,6 @@
 """RayJob: a Ray job as infrastructure as code, submitted once to a ray-static cluster by a Kubernetes Job."""
 
+import inspect
 from typing import Any
 
 import pulumi
@@ -79,5 +80,7 @@ class RayJob(pulumi.ComponentResource):
 
 
 # The inferred schema (other languages, other stacks) offers the plain inputs: a RayCluster object exists
-# in Python only. Python callers may still pass `cluster` (RayJobArgs).
+# in Python only. Pulumi's inference reads the annotations; help() and IDEs read the signature, which keeps
+# RayJobArgs (with `cluster`) for Python callers.
+RayJob.__init__.__signature__ = inspect.signature(RayJob.__init__)  # type: ignore[attr-defined]
 RayJob.__init__.__annotations__["args"] = RayJobInputs

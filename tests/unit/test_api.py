@@ -44,6 +44,11 @@ def test_help_shows_every_field_with_its_description(args_type: type) -> None:
         assert len(line.strip(" |")) > len(field) + 10, f"{args_type.__name__}.{field} has no description"
 
 
-def test_rayjob_shows_its_cluster_argument_to_python() -> None:
+def test_signatures_show_what_python_callers_pass() -> None:
+    """help() and IDEs: RayJob takes RayJobArgs (with `cluster`), RayCluster's args are optional; the
+    plugin's schema still reads RayJobInputs and RayClusterArgs (tests/unit/test_schema.py)."""
+    job = inspect.signature(ray_static.RayJob).parameters["args"]
+    assert job.annotation is job_args.RayJobArgs
     assert "cluster" in job_args.RayJobArgs.__annotations__
-    assert "cluster:" in (job_args.RayJobArgs.__doc__ or "")
+    cluster = inspect.signature(ray_static.RayCluster).parameters["args"]
+    assert cluster.default is None
