@@ -8,7 +8,6 @@ components and their args (tests/unit/test_schema.py pins it).
 
 import re
 import sys
-from importlib.metadata import version
 from typing import Any, cast
 
 from pulumi import InputPropertyError, Inputs, ResourceOptions
@@ -18,25 +17,27 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster, RayJob, RayStaticConfigError
 from ray_static.job_settings import resolve_job, resolve_target
-from ray_static.schema_docs import with_inherited_descriptions
+from ray_static.schema_docs import with_inherited_descriptions, with_secrets
 from ray_static.settings import resolve
+from ray_static.version import __version__
 
 NAME = "ray-static"
 
 
 class RayStaticProvider(ComponentProvider):
-    """The inferred component provider, with integer inputs delivered as `int`, and the fields the args
-    inherit from PodArgs described like the others.
+    """The inferred component provider, with integer inputs delivered as `int`, the fields the args
+    inherit from PodArgs described like the others, and the secret options marked secret.
 
     Numbers cross the wire as floats. pulumi 3.272's ComponentProvider converts integer properties to `int`
     and then overwrites the result with the raw float (a missing `continue` in `map_input_properties`), so
     `workers: 2` would reach RayCluster as `2.0` and fail its whole-number validation.
     """
 
-    def __init__(self, components: list[type[Any]], name: str, version: str = "0.0.0") -> None:
+    def __init__(self, components: list[type[Any]], name: str, version: str = __version__) -> None:
         super().__init__(components, name, version=version)
-        # The pod options are inherited from PodArgs, whose docstrings inference does not see.
-        self.schema = with_inherited_descriptions(cast(str, self.schema), name)
+        # The one place the served schema is made: inference, plus what it cannot see (the docstrings of
+        # the pod options inherited from PodArgs, and which options are secrets).
+        self.schema = with_secrets(with_inherited_descriptions(cast(str, self.schema), name))
 
     def map_input_properties(
         self,
@@ -85,8 +86,8 @@ def schema_name(path: str) -> str:
 
 
 def provider() -> RayStaticProvider:
-    """The provider this plugin serves, versioned like the installed ray-static package."""
-    return RayStaticProvider([RayCluster, RayJob], NAME, version=version(NAME))
+    """The provider this plugin serves, with ray-static's version (ray_static/version.py)."""
+    return RayStaticProvider([RayCluster, RayJob], NAME, version=__version__)
 
 
 if __name__ == "__main__":

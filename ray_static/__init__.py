@@ -22,6 +22,7 @@ from ray_static.args import (
 from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
 from ray_static.errors import RayStaticConfigError
 from ray_static.job_args import RayJobArgs, RayJobInputs
+from ray_static.version import __version__
 
 if TYPE_CHECKING:
     from ray_static.component import RayCluster
@@ -60,4 +61,5 @@ __all__ = [
     "SecretKeyArgs",
     "TolerationArgs",
     "WorkerGroupArgs",
+    "__version__",
 ]

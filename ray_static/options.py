@@ -62,7 +62,8 @@ class Option:
     """Validates and normalises a given value alone; None when a step of `resolve` checks it together
     with other options (its rule names both)."""
     secret: bool = False
-    """A secret: the program warns when its stack-config value is stored in plaintext."""
+    """A secret: the program warns when its stack-config value is stored in plaintext, and the plugin's
+    schema marks the property secret (schema_docs.with_secrets)."""
     scope: Scope = "cluster"
 
 

@@ -1,9 +1,12 @@
-"""Schema descriptions of inherited fields.
+"""What the plugin's schema says that Pulumi's inference cannot see: descriptions of inherited fields, and
+which properties are secret.
 
 The pod options are declared once, in PodArgs, and inherited by RayClusterArgs, HeadArgs and
 WorkerGroupArgs. Pulumi's schema inference reads a field's description from the docstring under it in the
 class that is being analysed, so inherited fields would reach other languages undocumented; this fills
 each one in from the class that declares it.
+
+Inference has no way to mark a property secret either; the option table does (``Option.secret``).
 """
 
 import json
@@ -12,6 +15,8 @@ from typing import Any
 from pulumi.provider.experimental.analyzer import Analyzer
 
 from ray_static import args, job_args
+from ray_static.field_docs import FIELDS_HEADING
+from ray_static.options import OPTIONS
 
 _ARGS = {
     name: value
@@ -54,8 +59,26 @@ def with_inherited_descriptions(schema: str, package: str) -> str:
         cls = _ARGS.get(token.rsplit(":", 1)[-1])
         if cls is not None:
             _fill(type_spec.get("properties", {}), cls, analyzer)
+        # The "Fields" section of the class's docstring is for help(); the schema describes each property.
+        if "description" in type_spec:
+            type_spec["description"] = type_spec["description"].split(f"\n\n{FIELDS_HEADING}")[0]
     for token, resource in parsed.get("resources", {}).items():
         cls = _ARGS.get(_COMPONENT_ARGS.get(token.rsplit(":", 1)[-1], ""))
         if cls is not None:
             _fill(resource.get("inputProperties", {}), cls, analyzer)
+    return json.dumps(parsed)
+
+
+def with_secrets(schema: str) -> str:
+    """``schema`` (JSON) with RayCluster's secret options marked ``"secret": true``, as inputs and as the
+    outputs of the same name: SDKs generated from it then handle them as secrets even when a program passes
+    a plain string, so they are never shown or stored in plaintext."""
+    parsed = json.loads(schema)
+    secret = [_camel(o.path) for o in OPTIONS if o.secret]  # top-level fields: no nested option is secret
+    for token, resource in parsed.get("resources", {}).items():
+        if token.rsplit(":", 1)[-1] == "RayCluster":
+            for name in secret:
+                resource["inputProperties"][name]["secret"] = True
+                if name in resource.get("properties", {}):
+                    resource["properties"][name]["secret"] = True
     return json.dumps(parsed)

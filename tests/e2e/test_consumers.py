@@ -16,12 +16,13 @@ from pulumi import automation as auto
 from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster, RayJob
-from ray_static.schema_docs import with_inherited_descriptions
+from ray_static.schema_docs import with_inherited_descriptions, with_secrets
+from ray_static.version import __version__
 from tests.e2e.support import REPO, Cluster, Stack, open_stack, provider_binary, wait_for
 from tests.support.versions import pinned_versions
 
 # What a checkout of ray-static holds for its consumers (the examples point at ../../provider, ../..).
-CHECKOUT_FILES = ("pyproject.toml", "README.md", "ray_static", "provider", "examples")
+CHECKOUT_FILES = ("pyproject.toml", "README.md", "docs/PYPI.md", "ray_static", "provider", "examples")
 IGNORED = shutil.ignore_patterns("__pycache__", "venv", "Pulumi.*.yaml", "*.egg-info", "build")
 
 
@@ -33,6 +34,7 @@ def make_checkout(dest: Path) -> Path:
         if src.is_dir():
             shutil.copytree(src, dest / item, ignore=IGNORED)
         else:
+            (dest / item).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / item)
     return dest
 
@@ -91,14 +93,16 @@ def plugin_schema(checkout: Path, home_env: dict[str, str]) -> dict[str, Any]:
 
 
 def summary(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Each resource's and type's properties as (type or $ref, description, plain), plus required lists.
+    """Each resource's and type's properties as (type or $ref, description, plain, secret), plus required
+    lists.
 
     (The CLI re-serializes what the plugin sends: it drops item-level descriptions and empty lists.)
     """
 
     def props(p: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
         return {
-            k: (v.get("type") or v.get("$ref"), v.get("description"), v.get("plain")) for k, v in p.items()
+            k: (v.get("type") or v.get("$ref"), v.get("description"), v.get("plain"), v.get("secret"))
+            for k, v in p.items()
         }
 
     out: dict[str, Any] = {}
@@ -111,13 +115,14 @@ def summary(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def test_plugin_serves_the_inferred_schema(plugin_schema: dict[str, Any], checkout: Path) -> None:
     assert plugin_schema["name"] == "ray-static"
-    assert plugin_schema["version"] == "0.1.0"  # the installed package's version
+    assert plugin_schema["version"] == __version__  # ray_static/version.py
     assert plugin_schema["resources"]["ray-static:index:RayCluster"]["isComponent"] is True
     assert plugin_schema["resources"]["ray-static:index:RayJob"]["isComponent"] is True
     inferred = ComponentProvider([RayCluster, RayJob], "ray-static").schema
     assert isinstance(inferred, str)
-    # What the plugin adds to inference: the fields inherited from PodArgs are described too.
-    expected = json.loads(with_inherited_descriptions(inferred, "ray-static"))
+    # What the plugin adds to inference: the fields inherited from PodArgs are described too, and the
+    # secret options are marked secret.
+    expected = json.loads(with_secrets(with_inherited_descriptions(inferred, "ray-static")))
     assert summary(plugin_schema) == summary(expected)
     assert (checkout / "provider" / "venv" / "bin" / "python").exists()
 

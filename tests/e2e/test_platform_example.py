@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ray_static import DEFAULT_IMAGE
+from ray_static.version import __version__
 from tests.e2e.support import Cluster, Stack, open_stack, wait_for
 from tests.e2e.test_consumers import make_checkout, make_pulumi_home, pulumi_cli
 
@@ -55,7 +56,7 @@ def test_ray_static_is_installed_from_the_repository_with_pip(platform_project: 
         text=True,
     ).stdout.split()
     assert out[0].startswith(str(platform_project / "venv")), out
-    assert out[1] == "0.1.0"
+    assert out[1] == __version__
 
 
 def test_platform_example_deploys_two_clusters_and_a_config_map(platform: Stack, cluster: Cluster) -> None:

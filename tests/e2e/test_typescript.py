@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from ray_static.version import __version__
 from tests.e2e.support import REPO, Cluster, Stack, open_stack, wait_for
 from tests.e2e.test_consumers import make_checkout, make_pulumi_home, pulumi_cli
 
@@ -75,7 +76,7 @@ def test_package_add_generates_links_and_installs_the_sdk(ts_project: Path) -> N
     sdk = ts_project / "node_modules" / "@pulumi" / "ray-static"
     assert sdk.resolve() == (ts_project / "sdks" / "ray-static").resolve()
     meta = json.loads((sdk / "package.json").read_text())
-    assert meta["pulumi"] == {"resource": True, "name": "ray-static", "version": "0.1.0"}
+    assert meta["pulumi"] == {"resource": True, "name": "ray-static", "version": __version__}
     assert (sdk / "bin" / "index.js").is_file()
     typings = (sdk / "bin" / "rayCluster.d.ts").read_text()
     for prop in ("namespace", "workers", "headResources", "workerGroups", "clientAddress", "authToken"):

@@ -247,4 +247,7 @@ def test_the_runtime_refuses_what_the_types_refuse() -> None:
     """`cpu` is a string (a Kubernetes quantity) in the args' type; the runtime says so too."""
     with pytest.raises(RenderError) as failure:
         run_cluster(cast(RayClusterArgs, {"worker_resources": {"cpu": 2}}))
-    assert str(failure.value.error) == 'worker_resources.cpu: got 2; expected a string such as "2" (a Kubernetes quantity).'
+    assert (
+        str(failure.value.error)
+        == 'worker_resources.cpu: got 2; expected a string such as "2" (a Kubernetes quantity).'
+    )

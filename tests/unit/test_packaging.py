@@ -1,11 +1,14 @@
 """Packaging: the wheel pip builds from the repository, the pins around it, and the component plugin."""
 
 import importlib.util
+import json
+import os
 import shutil
 import subprocess
 import sys
 import tomllib
 import zipfile
+from email.message import Message
 from email.parser import Parser
 from pathlib import Path
 from types import ModuleType
@@ -14,12 +17,15 @@ from typing import Any
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from packaging.version import Version
 from pulumi import InputPropertyError
 
 from ray_static import RayCluster
+from ray_static.version import __version__
 from tests.support.versions import pinned_versions
 
 REPO = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
 def pins(requirements: Path) -> dict[str, str]:
@@ -36,7 +42,8 @@ def pins(requirements: Path) -> dict[str, str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     """`pip wheel` of a copy of the sources (building in the clone would leave build/ and egg-info)."""
     src = tmp_path_factory.mktemp("src")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", PROJECT["readme"]):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, src / name)
     shutil.copytree(REPO / "ray_static", src / "ray_static", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("dist")
@@ -68,10 +75,14 @@ def test_the_wheel_holds_only_the_component_package_and_its_data(wheel: zipfile.
             assert marker not in text, (name, marker)
 
 
-def test_the_wheel_metadata_names_version_and_dependency_ranges(wheel: zipfile.ZipFile) -> None:
+def metadata(wheel: zipfile.ZipFile) -> Message:
     (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
-    meta = Parser().parsestr(wheel.read(name).decode())
-    assert (meta["Name"], meta["Version"]) == ("ray-static", "0.1.0")
+    return Parser().parsestr(wheel.read(name).decode())
+
+
+def test_the_wheel_metadata_names_version_and_dependency_ranges(wheel: zipfile.ZipFile) -> None:
+    meta = metadata(wheel)
+    assert (meta["Name"], meta["Version"]) == ("ray-static", __version__)
     assert meta["Requires-Python"] == ">=3.11"
     assert meta["License-Expression"] == "Apache-2.0"
     requires = {r.name: r.specifier for r in map(Requirement, meta.get_all("Requires-Dist") or [])}
@@ -81,9 +92,84 @@ def test_the_wheel_metadata_names_version_and_dependency_ranges(wheel: zipfile.Z
     assert not requires["pulumi-kubernetes"].contains("5.0.0")
 
 
+def test_the_version_is_written_once(wheel: zipfile.ZipFile) -> None:
+    """ray_static/version.py: the wheel's version, the plugin's and the changelog's newest entry."""
+    assert "version" not in PROJECT and PROJECT["dynamic"] == ["version"]
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["dynamic"]["version"] == {"attr": "ray_static.version.__version__"}
+    assert metadata(wheel)["Version"] == __version__
+    assert json.loads(load_plugin().provider().schema)["version"] == __version__
+    releases = [line for line in (REPO / "CHANGELOG.md").read_text().splitlines() if line.startswith("## [")]
+    assert releases[0].startswith(f"## [{__version__}]"), releases[0]
+
+
+def test_the_package_page_is_short_and_links_home(wheel: zipfile.ZipFile) -> None:
+    """PyPI shows docs/PYPI.md, not the README (the repository's front door and reference)."""
+    meta = metadata(wheel)
+    assert PROJECT["readme"] == "docs/PYPI.md"
+    assert meta["Description-Content-Type"] == "text/markdown"
+    description = meta.get_payload()
+    assert isinstance(description, str)
+    assert description.strip() == (REPO / "docs" / "PYPI.md").read_text().strip()
+    assert len(description.encode()) < 4096
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL") or [])
+    assert set(urls) == {"Homepage", "Documentation", "Changelog", "Issues"}
+    assert all(u.startswith("https://") for u in urls.values())
+
+
+def test_the_classifiers_say_what_is_tested(wheel: zipfile.ZipFile) -> None:
+    classifiers = set(metadata(wheel).get_all("Classifier") or [])
+    assert {
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Topic :: System :: Distributed Computing",
+        "Typing :: Typed",
+    } <= classifiers
+    assert len([c for c in classifiers if c.startswith("Development Status ::")]) == 1
+    # The licence is the SPDX expression (License-Expression); setuptools refuses License classifiers.
+    assert not any(c.startswith("License ::") for c in classifiers)
+    # The oldest Python named is the one requires-python admits.
+    pythons = [
+        c.rsplit(" ", 1)[-1] for c in classifiers if c.startswith("Programming Language :: Python :: 3.")
+    ]
+    assert PROJECT["requires-python"] == f">={min(pythons, key=Version)}"
+
+
+def test_the_floors_are_the_set_the_ranges_step_tests() -> None:
+    """scripts/ranges.sh reads the floors from pyproject.toml: what it installs is what the package claims."""
+    floors: dict[str, str] = {}
+    for dependency in map(Requirement, PROJECT["dependencies"]):
+        (floor,) = [s.version for s in dependency.specifier if s.operator == ">="]
+        floors[dependency.name] = floor
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "ranges.sh"), "floors"],
+        env={**os.environ, "PYTHON": sys.executable},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert out.splitlines() == [f"{name}=={floor}" for name, floor in floors.items()]
+
+
+NEEDED = {
+    "pulumi": ("3.237.0", "schema inference reading NotRequired fields (the args' optional ones)"),
+    "pulumi-kubernetes": ("4.18.4", "pulumi.com/waitFor overriding a Job's own await (RayJob wait=false)"),
+}
+"""What the component relies on, and the first release that has it. The unit tests fail below the first
+(scripts/ranges.sh would say so); only the real provider shows the second."""
+
+
+@pytest.mark.parametrize("name", NEEDED)
+def test_no_floor_is_below_what_the_component_needs(name: str) -> None:
+    (dependency,) = [r for r in map(Requirement, PROJECT["dependencies"]) if r.name == name]
+    (floor,) = [s.version for s in dependency.specifier if s.operator == ">="]
+    assert Version(floor) >= Version(NEEDED[name][0]), NEEDED[name][1]
+
+
 def test_the_pinned_sdks_satisfy_the_package_ranges() -> None:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    ranges = {r.name: r.specifier for r in map(Requirement, project["dependencies"])}
+    ranges = {r.name: r.specifier for r in map(Requirement, PROJECT["dependencies"])}
     pinned = pins(REPO / "requirements.txt")
     for name, spec in ranges.items():
         assert spec.contains(pinned[name]), (name, pinned[name], str(spec))

@@ -240,3 +240,9 @@ def test_rayjob_takes_the_cluster_outputs_not_a_cluster_object() -> None:
         "status": "string",
     }
     assert sorted(resource["required"]) == ["jobName", "submissionId"]
+
+
+def test_type_descriptions_leave_the_field_list_to_the_properties() -> None:
+    """help() shows a "Fields" section (field_docs.py); the schema describes each property instead."""
+    for token, spec in schema()["types"].items():
+        assert "Fields:" not in spec.get("description", ""), token
