@@ -1,10 +1,10 @@
 """Stack config (the raw `ray-static:*` mapping) -> RayCluster name and args, with the program's checks.
 
 Pure: ``__main__.py`` hands over the raw mapping. The keys, kinds and defaults are the option table's
-(ray_static/options.py); Pulumi.yaml declares the same keys (a test keeps them equal). List- and map-valued
-keys hold JSON, because `pulumi config set` stores strings and Pulumi's project schema cannot type arrays
-of objects. Worker groups and tolerations inside that JSON use camelCase field names, derived here from
-the component's TypedDicts.
+(ray_static/config/options.py); Pulumi.yaml declares the same keys (a test keeps them equal). List- and
+map-valued keys hold JSON, because `pulumi config set` stores strings and Pulumi's project schema cannot
+type arrays of objects. Worker groups and tolerations inside that JSON use camelCase field names, derived
+here from the component's TypedDicts.
 """
 
 import difflib
@@ -17,11 +17,11 @@ from typing import Any, cast
 from program.jobs import JobConfig, parse_jobs
 from program.options import PROGRAM_KEYS
 from ray_static import RayClusterArgs
-from ray_static.args import HeadArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
-from ray_static.checks import MAX_LISTED
+from ray_static.config.checks import MAX_LISTED
+from ray_static.config.options import BY_KEY, BY_PATH, OPTIONS, Option
+from ray_static.config.settings import Settings, resolve
 from ray_static.errors import RayStaticConfigError, invalid, show
-from ray_static.options import BY_KEY, BY_PATH, OPTIONS, Option
-from ray_static.settings import Settings, resolve
+from ray_static.inputs.cluster import HeadArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
 
 PROJECT = "ray-static"
 _INTEGER = re.compile(r"^[+-]?\d+$")

@@ -10,10 +10,15 @@ from html import escape
 from typing import Any
 
 from ray_static import constants as c
-from ray_static.objects import head_deployment_args, head_service_args, namespace_args, worker_deployment_args
-from ray_static.security import auth_secret_metadata, network_policy_args, service_account_args
-from ray_static.settings import Settings, resolve
-from ray_static.wire import to_wire
+from ray_static.cluster.objects import (
+    head_deployment_args,
+    head_service_args,
+    namespace_args,
+    worker_deployment_args,
+)
+from ray_static.cluster.security import auth_secret_metadata, network_policy_args, service_account_args
+from ray_static.cluster.wire import to_wire
+from ray_static.config.settings import Settings, resolve
 
 WIDTH, HEIGHT = 900, 520
 FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'"

@@ -13,8 +13,8 @@ from typing import Any, cast
 
 from ray_static import RayJobArgs
 from ray_static.errors import RayStaticConfigError, invalid, show
-from ray_static.job_args import RayJobInputs
-from ray_static.job_settings import CLUSTER_KEYS, JobSettings, resolve_job
+from ray_static.inputs.job import RayJobInputs
+from ray_static.jobs.settings import CLUSTER_KEYS, JobSettings, resolve_job
 
 JOB_FIELDS = ("name", *(k for k in RayJobInputs.__annotations__ if k not in CLUSTER_KEYS))
 EXAMPLE = 'a JSON list of jobs such as [{"name": "hello", "entrypoint": "python hello.py"}]'

@@ -1,4 +1,4 @@
-"""The program's own stack-config keys: those that are not RayCluster options (ray_static/options.py).
+"""The program's own stack-config keys: those that are not RayCluster options (ray_static/config/options.py).
 
 Pulumi.yaml's `config:` block and the README's table render these after the option table's keys
 (program/schema.py); tests/unit/test_options.py holds every key to exactly one declaration.

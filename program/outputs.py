@@ -1,7 +1,7 @@
 """Stack outputs that exist only for the repository's program (a user's own stack exports what it needs)."""
 
 from ray_static import constants as c
-from ray_static.settings import Settings
+from ray_static.config.settings import Settings
 
 
 def port_forward_command(settings: Settings) -> str:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from program.options import PROGRAM_OPTIONS, ProgramOption
-from ray_static.options import OPTIONS, Option
+from ray_static.config.options import OPTIONS, Option
 
 CONFIG_TYPES = {"integer": "integer", "boolean": "boolean"}
 """Pulumi.yaml type per option kind; every other kind is a string (JSON for lists and maps)."""

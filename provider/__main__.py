@@ -16,9 +16,9 @@ from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyTy
 from pulumi.provider.experimental.component import ComponentProvider
 
 from ray_static import RayCluster, RayJob, RayStaticConfigError
-from ray_static.job_settings import resolve_job, resolve_target
+from ray_static.config.settings import resolve
+from ray_static.jobs.settings import resolve_job, resolve_target
 from ray_static.schema_docs import with_inherited_descriptions, with_secrets
-from ray_static.settings import resolve
 from ray_static.version import __version__
 
 NAME = "ray-static"

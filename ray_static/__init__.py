@@ -7,7 +7,9 @@ RayJob("hello", {"cluster": cluster, "entrypoint": "python -c 'import ray; ray.i
 
 from typing import TYPE_CHECKING, Any
 
-from ray_static.args import (
+from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
+from ray_static.errors import RayStaticConfigError
+from ray_static.inputs.cluster import (
     GcsFaultToleranceArgs,
     HeadArgs,
     IngressArgs,
@@ -19,25 +21,23 @@ from ray_static.args import (
     TolerationArgs,
     WorkerGroupArgs,
 )
-from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
-from ray_static.errors import RayStaticConfigError
-from ray_static.job_args import RayJobArgs, RayJobInputs
+from ray_static.inputs.job import RayJobArgs, RayJobInputs
 from ray_static.version import __version__
 
 if TYPE_CHECKING:
-    from ray_static.component import RayCluster
-    from ray_static.job import RayJob
+    from ray_static.cluster.component import RayCluster
+    from ray_static.jobs.component import RayJob
 
 
 def __getattr__(name: str) -> Any:
     # RayCluster and RayJob (and with them pulumi_kubernetes, ~0.4 s) are imported on first use: code that
     # only needs the args types or the validation (the program's config layer, tools) never pays for it.
     if name == "RayCluster":
-        from ray_static.component import RayCluster  # noqa: PLC0415
+        from ray_static.cluster.component import RayCluster  # noqa: PLC0415
 
         return RayCluster
     if name == "RayJob":
-        from ray_static.job import RayJob  # noqa: PLC0415
+        from ray_static.jobs.component import RayJob  # noqa: PLC0415
 
         return RayJob
     raise AttributeError(f"module 'ray_static' has no attribute {name!r}")

@@ -14,13 +14,14 @@ from typing import Any
 
 from pulumi.provider.experimental.analyzer import Analyzer
 
-from ray_static import args, job_args
-from ray_static.field_docs import FIELDS_HEADING
-from ray_static.options import OPTIONS
+from ray_static.config.options import OPTIONS
+from ray_static.inputs import cluster as cluster_args
+from ray_static.inputs import job as job_args
+from ray_static.inputs.field_docs import FIELDS_HEADING
 
 _ARGS = {
     name: value
-    for module in (args, job_args)
+    for module in (cluster_args, job_args)
     for name, value in vars(module).items()
     if isinstance(value, type) and hasattr(value, "__annotations__") and name.endswith("Args")
 }

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from ray_static.job_settings import resolve_job
+from ray_static.jobs.settings import resolve_job
 from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack, wait_for
 
 NAMESPACE = "jobs"

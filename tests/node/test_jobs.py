@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from ray_static.job_settings import resolve_job
+from ray_static.jobs.settings import resolve_job
 from tests.e2e.support import Stack, make_project, open_stack
 from tests.node.conftest import NodeSession
 from tests.node.support import RealNode, jobs_api, log, node_stack_config, timed, wait_for

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from ray_static import constants as c
-from ray_static.job_settings import JobSettings, resolve_job
-from ray_static.submitter import SCRIPT, submitter_command, submitter_script
+from ray_static.jobs.settings import JobSettings, resolve_job
+from ray_static.jobs.submitter import SCRIPT, submitter_command, submitter_script
 from tests.ray.local_head import LocalHead, local_head
 
 pytestmark = pytest.mark.ray

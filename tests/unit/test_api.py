@@ -7,13 +7,14 @@ import pydoc
 import pytest
 
 import ray_static
-from ray_static import args, job_args
+from ray_static.inputs import cluster as cluster_args
+from ray_static.inputs import job as job_args
 
 
 def args_types() -> list[type]:
     return [
         value
-        for module in (args, job_args)
+        for module in (cluster_args, job_args)
         for name, value in vars(module).items()
         if isinstance(value, type)
         and name.endswith(("Args", "Inputs"))

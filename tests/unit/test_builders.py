@@ -11,17 +11,17 @@ import pytest
 
 from program.config import parse_value
 from ray_static import constants as c
-from ray_static.checks import At
-from ray_static.groups import extra_groups
-from ray_static.objects import head_service_args
-from ray_static.options import BY_KEY
-from ray_static.pods import ray_env, resource_requirements
-from ray_static.resources import Resources, parse_resources
-from ray_static.scheduling import tolerations
-from ray_static.security import network_policy_args
-from ray_static.settings import resolve
-from ray_static.volumes import shm_volume
-from ray_static.wire import to_wire
+from ray_static.cluster.objects import head_service_args
+from ray_static.cluster.pods import ray_env, resource_requirements
+from ray_static.cluster.security import network_policy_args
+from ray_static.cluster.volumes import shm_volume
+from ray_static.cluster.wire import to_wire
+from ray_static.config.checks import At
+from ray_static.config.groups import extra_groups
+from ray_static.config.options import BY_KEY
+from ray_static.config.resources import Resources, parse_resources
+from ray_static.config.scheduling import tolerations
+from ray_static.config.settings import resolve
 
 WORKER = parse_resources(None, At("worker_resources"), {"cpu": "1", "memory": "2Gi"})
 

@@ -5,10 +5,10 @@ import subprocess
 import pytest
 
 from ray_static import constants as c
-from ray_static.commands import head_start_args, pinned_port_args, wait_for_gcs_script, worker_command
-from ray_static.probes import legacy_health_command, liveness_probe, readiness_probe, uses_healthz
-from ray_static.settings import parse_ray_version, resolve
-from ray_static.wire import to_wire
+from ray_static.cluster.commands import head_start_args, pinned_port_args, wait_for_gcs_script, worker_command
+from ray_static.cluster.probes import legacy_health_command, liveness_probe, readiness_probe, uses_healthz
+from ray_static.cluster.wire import to_wire
+from ray_static.config.settings import parse_ray_version, resolve
 
 
 def _flags(args: list[str]) -> set[str]:

@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from ray_static import RayCluster, RayClusterArgs, RayJob
-from ray_static.deferred import DeferredConfigError
+from ray_static.config.deferred import DeferredConfigError
 from ray_static.errors import RayStaticConfigError
 from tests.support.render import Rendered, RenderError, Run, find, run_cluster, run_programs
 

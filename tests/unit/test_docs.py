@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pulumi.provider.experimental.util import camel_case
 
-import ray_static.job
+import ray_static.jobs.component
 from ray_static import RayCluster, RayJob
 from tests.support.render import REPO_ROOT, find, run_cluster, run_programs
 from tests.support.versions import pinned_versions
@@ -101,7 +101,7 @@ def registered_outputs(component: str, monkeypatch: pytest.MonkeyPatch) -> set[s
     if component == "RayCluster":
         return set(run_cluster({"ingress": {"host": "ray.example.com"}}).component_outputs())
     # Under mocks Kubernetes never reports the submitter Job's end: say it succeeded, so `status` is set.
-    monkeypatch.setattr(ray_static.job, "outcome", lambda status: "SUCCEEDED")
+    monkeypatch.setattr(ray_static.jobs.component, "outcome", lambda status: "SUCCEEDED")
 
     def program() -> None:
         RayJob("hello", {"cluster": RayCluster("ray", {}), "entrypoint": "true"})

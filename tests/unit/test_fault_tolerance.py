@@ -13,15 +13,10 @@ import pytest
 
 from ray_static import RayClusterArgs, RayStaticConfigError
 from ray_static import constants as c
-from ray_static.fault_tolerance import (
-    GcsFaultTolerance,
-    head_env,
-    redis_password_flag,
-    worker_annotations,
-    worker_env,
-)
-from ray_static.settings import resolve
-from ray_static.wire import to_wire
+from ray_static.cluster.fault_tolerance import head_env, redis_password_flag, worker_annotations, worker_env
+from ray_static.cluster.wire import to_wire
+from ray_static.config.fault_tolerance import GcsFaultTolerance
+from ray_static.config.settings import resolve
 from tests.support.manifests import container, deployment, env_of, pod_spec, ray_start
 from tests.support.render import Rendered, find, find_all, kubernetes_objects, run_cluster
 from tests.support.versions import pinned_versions

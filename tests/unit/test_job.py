@@ -10,9 +10,9 @@ import pytest
 
 from ray_static import RayCluster, RayClusterArgs, RayJob, RayJobArgs, RayStaticConfigError
 from ray_static import constants as c
-from ray_static.job_objects import await_annotations
-from ray_static.job_settings import default_submission_id, resolve_job
-from ray_static.submitter import SCRIPT, submit_options, submitter_command
+from ray_static.jobs.objects import await_annotations
+from ray_static.jobs.settings import default_submission_id, resolve_job
+from ray_static.jobs.submitter import SCRIPT, submit_options, submitter_command
 from tests.support.manifests import RESTRICTED_CONTAINER, RESTRICTED_POD
 from tests.support.render import Rendered, RenderError, Run, find, find_all, run_programs
 from tests.unit.test_kubernetes_schema import kubernetes_version

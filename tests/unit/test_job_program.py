@@ -8,7 +8,7 @@ from pulumi import InputPropertyError
 
 from program.jobs import parse_jobs
 from ray_static import RayCluster, RayJob, RayStaticConfigError
-from ray_static.job_settings import resolve_job
+from ray_static.jobs.settings import resolve_job
 from tests.support.render import RenderError, find, find_all, run_program
 from tests.unit.test_packaging import load_plugin
 

@@ -18,15 +18,16 @@ import pytest
 import yaml
 
 from program.config import program_config
-from ray_static import RayStaticConfigError, monitoring
+from ray_static import RayStaticConfigError
 from ray_static import constants as c
-from ray_static.ingress import dashboard_ingress_args
-from ray_static.monitoring import dashboard_config_map_args, pod_monitor, ray_dashboards
-from ray_static.objects import head_service_args
-from ray_static.pods import head_env
-from ray_static.security import network_policy_args
-from ray_static.settings import resolve
-from ray_static.wire import to_wire
+from ray_static.cluster import metrics as monitoring
+from ray_static.cluster.ingress import dashboard_ingress_args
+from ray_static.cluster.metrics import dashboard_config_map_args, pod_monitor, ray_dashboards
+from ray_static.cluster.objects import head_service_args
+from ray_static.cluster.pods import head_env
+from ray_static.cluster.security import network_policy_args
+from ray_static.cluster.wire import to_wire
+from ray_static.config.settings import resolve
 from scripts import grafana_dashboards
 from tests.support.render import (
     REPO_ROOT,

@@ -65,7 +65,7 @@ def test_the_wheel_holds_only_the_component_package_and_its_data(wheel: zipfile.
         *package.glob("dashboards/*.json"),  # Ray's Grafana dashboards
         *package.glob("charts/capabilities/**/*.yaml"),  # the chart the PodMonitor CRD check templates
     }
-    expected = {f"ray_static/{p.name}" for p in package.glob("*.py")} | {"ray_static/py.typed"}
+    expected = {str(p.relative_to(REPO)) for p in package.rglob("*.py")} | {"ray_static/py.typed"}
     expected |= {str(p.relative_to(REPO)) for p in data}
     assert files == expected  # no top-level __main__.py, program/, provider/, examples/ or tests/
     # The stack-config layer is the program's: nothing in the wheel reads `ray-static:*` config.

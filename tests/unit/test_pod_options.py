@@ -9,9 +9,9 @@ import pytest
 from program.config import program_config
 from ray_static import RayStaticConfigError
 from ray_static import constants as c
-from ray_static.commands import raise_nofile_script
-from ray_static.pod_options import FIELDS, POD_OPTIONS
-from ray_static.settings import resolve
+from ray_static.cluster.commands import raise_nofile_script
+from ray_static.config.pod_options import FIELDS, POD_OPTIONS
+from ray_static.config.settings import resolve
 from tests.support.manifests import container, deployment, pod_spec, ray_start
 from tests.support.render import Rendered, refusal, run_cluster
 

@@ -9,8 +9,8 @@ import yaml
 from program.config import config_name, program_config
 from program.options import PROGRAM_KEYS
 from program.schema import all_options, config_default, config_type
+from ray_static.config.options import BY_KEY, OPTIONS
 from ray_static.constants import AUTH_TOKEN_FINGERPRINT_ANNOTATION
-from ray_static.options import BY_KEY, OPTIONS
 from tests.support.manifests import container, deployment, env_of, pod_spec, ray_start
 from tests.support.render import REPO_ROOT, Rendered, RenderError, find, find_all, run_program
 

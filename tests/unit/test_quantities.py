@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ray_static.quantities import memory_bytes, parse_quantity, whole_cpus
+from ray_static.config.quantities import memory_bytes, parse_quantity, whole_cpus
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ rely on it)."""
 import json
 from typing import Any
 
-from ray_static.options import OPTIONS
+from ray_static.config.options import OPTIONS
 from tests.unit.test_packaging import load_plugin
 
 

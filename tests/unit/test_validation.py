@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from ray_static import RayStaticConfigError
-from ray_static.settings import resolve
+from ray_static.config.settings import resolve
 from tests.support.render import RenderError, refusal, run_cluster
 
 CASES: list[tuple[str, dict[str, Any], str]] = [

@@ -1,0 +1,1 @@
+"""The RayCluster component and the pure builders of its Kubernetes objects."""

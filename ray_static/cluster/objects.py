@@ -1,0 +1,129 @@
+"""The Namespace, the head Service, the Deployments and the head's PodDisruptionBudget, as typed Args."""
+
+import pulumi_kubernetes.apps.v1 as apps
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.meta.v1 as meta
+import pulumi_kubernetes.policy.v1 as policy
+
+from ray_static import constants as c
+from ray_static.cluster.labels import labels, selector_labels
+from ray_static.cluster.pods import Annotations, head_pod_template, worker_pod_template
+from ray_static.cluster.security import pod_security_labels
+from ray_static.config.settings import Settings, WorkerGroup
+
+
+def namespace_args(settings: Settings) -> core.NamespaceInitArgs:
+    return core.NamespaceInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.namespace, labels={**labels(settings), **pod_security_labels()}
+        )
+    )
+
+
+def _service_port(name: str, port: int) -> core.ServicePortArgs:
+    return core.ServicePortArgs(name=name, port=port, target_port=port, protocol="TCP")
+
+
+def head_service_args(settings: Settings) -> core.ServiceInitArgs:
+    """The head's Service: GCS, Ray Client, dashboard, metrics (Ray's and the dashboard's) and, when on,
+    Ray Serve. ClusterIP unless asked otherwise.
+
+    Not headless, unlike KubeRay's (kuberay#2117): a ClusterIP stays the same when the head pod is
+    replaced, so a worker's raylet reconnects to a restarted head without resolving its name again, while
+    through a headless Service it must (and gRPC's resolver re-resolves at most every 30 s by default,
+    which fits the numbers). On the real node (tests/node/test_cluster_features.py, GCS fault tolerance,
+    3 workers, head pod deleted) the workers ran
+    tasks again 17-25 s after the deletion through this Service (median 18 s, 9 restarts), 24-30 s through
+    a headless one (median 27 s, 7) and 13-34 s headless with publishNotReadyAddresses, KubeRay's (median
+    27 s, 7). publishNotReadyAddresses on this Service gave 11-28 s (median 15 s, mean 18 s, 7): no better
+    on average, less predictable, and it would send traffic to a head that is not Ready. Clients (drivers, job
+    submitters) keep the same address across a head restart too.
+
+    Not awaited unless it is a LoadBalancer: pulumi-kubernetes would wait for endpoints and then a fixed
+    10 s for them to "settle", while the head Deployment's own await already returns only once the pod the
+    Service selects is Ready. A LoadBalancer is still awaited, for its external address.
+    """
+    skip_await = {c.SKIP_AWAIT_ANNOTATION: "true"} if settings.service_type != "LoadBalancer" else {}
+    serve = [_service_port("serve", settings.serve_port)] if settings.serve_port is not None else []
+    return core.ServiceInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.head_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+            annotations={**settings.service_annotations, **skip_await} or None,
+        ),
+        spec=core.ServiceSpecArgs(
+            type=settings.service_type,
+            selector=selector_labels(settings, c.HEAD, c.HEAD_GROUP),
+            ports=[
+                _service_port("gcs", c.GCS_PORT),
+                _service_port("client", c.CLIENT_PORT),
+                _service_port("dashboard", c.DASHBOARD_PORT),
+                _service_port("metrics", c.METRICS_PORT),
+                _service_port("dash-metrics", c.DASHBOARD_METRICS_PORT),
+                *serve,
+            ],
+            load_balancer_source_ranges=list(settings.load_balancer_source_ranges) or None,
+        ),
+    )
+
+
+def head_deployment_args(settings: Settings, rollout: Annotations | None = None) -> apps.DeploymentInitArgs:
+    """One head, replaced with Recreate so two heads (two Ray clusters) never run side by side."""
+    return apps.DeploymentInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.head_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+        ),
+        spec=apps.DeploymentSpecArgs(
+            replicas=1,
+            strategy=apps.DeploymentStrategyArgs(type="Recreate"),
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
+            template=head_pod_template(settings, rollout),
+        ),
+    )
+
+
+def worker_deployment_args(
+    settings: Settings, group: WorkerGroup, rollout: Annotations | None = None
+) -> apps.DeploymentInitArgs:
+    """A worker group. patchForce: a `kubectl scale` done by hand is overwritten on the next `pulumi up`.
+
+    ``rollout`` annotations restart the workers with the head when they change (e.g. the token's mark).
+    """
+    return apps.DeploymentInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=group.deployment_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.WORKER, group.group),
+            annotations={c.PATCH_FORCE_ANNOTATION: "true"},
+        ),
+        spec=apps.DeploymentSpecArgs(
+            replicas=group.replicas,
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
+            template=worker_pod_template(settings, group, rollout),
+        ),
+    )
+
+
+def head_disruption_budget_args(settings: Settings) -> policy.PodDisruptionBudgetInitArgs:
+    """No voluntary eviction of the head (a node drain waits until someone moves it): without GCS fault
+    tolerance losing the head is losing the cluster. A head that is not Ready may still be evicted
+    (AlwaysAllow): a broken head has nothing to protect, and must not block the drain for ever.
+
+    Deployment rollouts delete pods directly, not through the eviction API, so `pulumi up` is never
+    blocked by it.
+    """
+    return policy.PodDisruptionBudgetInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.head_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+        ),
+        spec=policy.PodDisruptionBudgetSpecArgs(
+            max_unavailable=0,
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
+            unhealthy_pod_eviction_policy="AlwaysAllow",
+        ),
+    )

@@ -1,0 +1,1 @@
+"""The RayJob component: settings, the submitter Job's objects, the submit script."""
