@@ -9,7 +9,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "$SCRIPT_DIR/versions.env"
 
 CACHE_ROOT="${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}"

@@ -414,6 +414,7 @@ EOF
     --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1
 }
 
+# shellcheck disable=SC2317 # runs as wait_until's command, which shellcheck does not follow
 node_registered() { kctl get node "$NODE_NAME" >/dev/null 2>&1; }
 
 node_ready() {
@@ -506,7 +507,7 @@ remove_kubepods_cgroups() {
 
 restore_network() {
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE"
-  [[ -x "${KUBE_PROXY:-}" ]] && "$KUBE_PROXY" --cleanup >/dev/null 2>&1 || true
+  if [[ -x "${KUBE_PROXY:-}" ]]; then "$KUBE_PROXY" --cleanup >/dev/null 2>&1 || true; fi
   [[ -d "$BEFORE_DIR" ]] || { log "no snapshot in $BEFORE_DIR: iptables and sysctls left as they are"; return 0; }
   local k line t
   # iptables: the tables as they were (a table absent before is emptied), then nft tables that appeared.

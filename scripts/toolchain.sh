@@ -19,11 +19,17 @@
 #         .../toolchain/.build/<piece>-<version>/  generated wrapper module (go.mod + local main packages)
 #         .../toolchain/logs/<piece>-<version>.log  full go output of the last build of that piece
 # See scripts/TOOLCHAIN.md for timings, memory, disk use and gotchas.
+#
+# Sourced (`source scripts/toolchain.sh`), it reads the table and defines the functions but builds and
+# prints nothing: tests/unit/test_toolchain_plan.py tests the planning that way, with a temporary cache.
+
+# shellcheck disable=SC2317 # build_<piece> runs by name from build_one, so shellcheck thinks it and the
+# helpers only it calls unreachable; tests/unit/test_toolchain_plan.py checks every piece has one instead.
+
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-# shellcheck source=versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 source "$SCRIPT_DIR/versions.env"
 
 CACHE_ROOT="${RAY_STATIC_CACHE:-$HOME/.cache/ray-static}"
@@ -31,9 +37,11 @@ TOOLCHAIN_DIR="$CACHE_ROOT/toolchain"
 # Our own Python language host (see build_language_python). Its cache key carries a hash of the source,
 # so an edit to main.go rebuilds it like a version bump would.
 LANGUAGE_PYTHON_SOURCE="$SCRIPT_DIR/language-python-host/main.go"
+# shellcheck disable=SC2034 # read by name, through PIECE_TABLE's version column (piece_version)
 LANGUAGE_PYTHON_KEY="$PULUMI_VERSION-$(sha256sum "$LANGUAGE_PYTHON_SOURCE" | cut -c1-12)"
 # Our Node.js language host (see build_language_nodejs), keyed the same way.
 LANGUAGE_NODEJS_SOURCE="$SCRIPT_DIR/language-nodejs-host/main.go"
+# shellcheck disable=SC2034 # read by name, like LANGUAGE_PYTHON_KEY
 LANGUAGE_NODEJS_KEY="$PULUMI_VERSION-$(sha256sum "$LANGUAGE_NODEJS_SOURCE" | cut -c1-12)"
 BUILD_ROOT="$TOOLCHAIN_DIR/.build"
 LOG_DIR="$TOOLCHAIN_DIR/logs"
@@ -123,7 +131,8 @@ module_field() { # module@version field
 # Fresh wrapper module directory: one per piece, so minimal version selection never mixes the
 # dependency graphs of unrelated components (k8s and pulumi pin different versions of the same libs).
 new_wrapper() { # piece -> prints dir
-  local dir="$BUILD_ROOT/$1-$(piece_version "$1")"
+  local dir
+  dir="$BUILD_ROOT/$1-$(piece_version "$1")"
   rm -rf "$dir"
   mkdir -p "$dir"
   echo "$dir"
@@ -155,8 +164,9 @@ note() { echo "# $*" >>"$(piece_log "$CURRENT_PIECE")"; }
 CURRENT_PIECE=""
 run_go() { # workdir cmd...
   local workdir="$1"; shift
-  local logf="$LOG_DIR/$CURRENT_PIECE-$(piece_version "$CURRENT_PIECE").log"
-  local timef="$logf.time" shown
+  local logf timef shown
+  logf="$LOG_DIR/$CURRENT_PIECE-$(piece_version "$CURRENT_PIECE").log"
+  timef="$logf.time"
   # The command as one copy-pasteable line (arguments shell-quoted).
   shown="(cd $(printf '%q' "$workdir") && GOFLAGS='$GOFLAGS' CGO_ENABLED=$CGO_ENABLED$(printf ' %q' "$@"))"
   echo "+ $shown" >>"$logf"
@@ -469,7 +479,8 @@ cmd_build() {
   [[ ${#pieces[@]} -gt 0 ]] || pieces=("${BASE_PIECES[@]}")
   if [[ $background -eq 1 ]]; then
     mkdir -p "$LOG_DIR"
-    local blog="$LOG_DIR/build-$(date +%Y%m%d-%H%M%S).log"
+    local blog
+    blog="$LOG_DIR/build-$(date +%Y%m%d-%H%M%S).log"
     nohup "$0" build "${pieces[@]}" >"$blog" 2>&1 </dev/null &
     log "building in the background (pid $!): tail -f $blog"
     echo "$blog" >"$LOG_DIR/latest-build-log"
@@ -578,8 +589,9 @@ cmd_missing() {
   done
 }
 
-# Run from a function and exit on the same line: bash reads scripts lazily, so editing this file while a
-# (background) build runs would otherwise make it execute garbage after the current command.
+# Run from a function and exit in the same command: bash reads scripts lazily, so editing this file while a
+# (background) build runs would otherwise make it execute garbage after the current command. Only when run,
+# not when sourced.
 main() {
   case "${1:-}" in
     build) shift; cmd_build "$@" ;;
@@ -591,4 +603,4 @@ main() {
     *) echo "usage: $0 build [--background] [--node] [--step K/N] [--since EPOCH] [piece...] | env [piece...] | status | missing [piece...] | pieces | dir PIECE" >&2; exit 2 ;;
   esac
 }
-main "$@"; exit $?
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; exit $?; fi
