@@ -7,7 +7,6 @@ type arrays of objects. Worker groups and tolerations inside that JSON use camel
 here from the component's TypedDicts.
 """
 
-import difflib
 import json
 import re
 from collections.abc import Collection, Mapping
@@ -20,8 +19,9 @@ from ray_static import RayClusterArgs
 from ray_static.config.checks import MAX_LISTED
 from ray_static.config.options import BY_KEY, BY_PATH, OPTIONS, Option
 from ray_static.config.settings import Settings, resolve
-from ray_static.errors import RayStaticConfigError, invalid, show
+from ray_static.errors import RayStaticConfigError, invalid
 from ray_static.inputs.cluster import HeadArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
+from ray_static.names import camel, did_you_mean
 
 PROJECT = "ray-static"
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -40,12 +40,6 @@ EXAMPLES = {
     "pod": 'a JSON object with camelCase pod options such as {"rayResources": {"tpu": 4}}',
 }
 """What a JSON-valued key of each kind should hold."""
-
-
-def camel(path: str) -> str:
-    """``node_selector`` -> ``nodeSelector``: the JSON field names inside config values."""
-    first, *rest = path.split("_")
-    return first + "".join(part.title() for part in rest)
 
 
 def _pod_fields(args: type) -> dict[str, str]:
@@ -167,8 +161,7 @@ def _rename(item: Any, fields: Mapping[str, str], where: str, example: str) -> d
     out: dict[str, Any] = {}
     for k, v in cast(dict[str, Any], item).items():
         if k not in fields:
-            close = difflib.get_close_matches(k, list(fields), n=1)
-            hint = f" (did you mean {show(close[0])}?)" if close else ""
+            hint = did_you_mean(k, fields)
             known = f"one of {', '.join(fields)}" if len(fields) <= MAX_LISTED else "a known field"
             raise RayStaticConfigError(f"{where}.{k}", "an unknown field", f"{known}{hint}")
         _set(out, fields[k], v)
@@ -227,8 +220,7 @@ def _set(args: dict[str, Any], path: str, value: Any) -> None:
 
 
 def unknown_key_error(key: str) -> RayStaticConfigError:
-    close = difflib.get_close_matches(key, [*BY_KEY, *PROGRAM_KEYS], n=1, cutoff=0.6)
-    hint = f" (did you mean {show(close[0])}?)" if close else ""
+    hint = did_you_mean(key, [*BY_KEY, *PROGRAM_KEYS])
     return RayStaticConfigError(
         key, "an unknown config key", f"one of the keys declared in Pulumi.yaml{hint}"
     )

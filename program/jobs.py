@@ -5,16 +5,16 @@ its `name`; the cluster is the program's own, so the cluster's fields are not am
 job by its place in the list (``jobs[1].entrypoint``).
 """
 
-import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 from ray_static import RayJobArgs
-from ray_static.errors import RayStaticConfigError, invalid, show
+from ray_static.errors import RayStaticConfigError, invalid
 from ray_static.inputs.job import RayJobInputs
 from ray_static.jobs.settings import CLUSTER_KEYS, JobSettings, resolve_job
+from ray_static.names import did_you_mean
 
 JOB_FIELDS = ("name", *(k for k in RayJobInputs.__annotations__ if k not in CLUSTER_KEYS))
 EXAMPLE = 'a JSON list of jobs such as [{"name": "hello", "entrypoint": "python hello.py"}]'
@@ -48,8 +48,7 @@ def _fields(item: Any, where: str) -> Mapping[str, Any]:
     fields = cast(dict[str, Any], item)
     for key in fields:
         if key not in JOB_FIELDS:
-            close = difflib.get_close_matches(key, JOB_FIELDS, n=1)
-            hint = f" (did you mean {show(close[0])}?)" if close else ""
+            hint = did_you_mean(key, JOB_FIELDS)
             if key in (*CLUSTER_KEYS, "cluster"):
                 hint = " (jobs run on this stack's cluster)"
             raise RayStaticConfigError(

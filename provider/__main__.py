@@ -6,7 +6,6 @@ from stdout, so nothing may print before the provider server does. The schema is
 components and their args (tests/unit/test_schema.py pins it).
 """
 
-import re
 import sys
 from typing import Any, cast
 
@@ -18,6 +17,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from ray_static import RayCluster, RayJob, RayStaticConfigError
 from ray_static.config.settings import resolve
 from ray_static.jobs.settings import resolve_job, resolve_target
+from ray_static.names import camel_path
 from ray_static.schema_docs import with_inherited_descriptions, with_secrets
 from ray_static.version import __version__
 
@@ -74,15 +74,12 @@ class RayStaticProvider(ComponentProvider):
         return super().construct(name, resource_type, inputs, options)
 
 
-_SNAKE = re.compile(r"\b([a-z][a-z0-9]*)((?:_[a-z0-9]+)+)\b")
-
-
 def schema_name(path: str) -> str:
     """An argument path in the schema's camelCase (``worker_groups[0].node_selector`` ->
     ``workerGroups[0].nodeSelector``); the instance name is the resource's name."""
     if path == "name":
         return "resource name"
-    return _SNAKE.sub(lambda m: m[1] + "".join(part.title() for part in m[2].split("_")[1:]), path)
+    return camel_path(path)
 
 
 def provider() -> RayStaticProvider:

@@ -18,6 +18,7 @@ from ray_static.config.options import OPTIONS
 from ray_static.inputs import cluster as cluster_args
 from ray_static.inputs import job as job_args
 from ray_static.inputs.field_docs import FIELDS_HEADING
+from ray_static.names import camel
 
 _ARGS = {
     name: value
@@ -28,11 +29,6 @@ _ARGS = {
 _COMPONENT_ARGS = {"RayCluster": "RayClusterArgs", "RayJob": "RayJobArgs"}
 
 
-def _camel(name: str) -> str:
-    first, *rest = name.split("_")
-    return first + "".join(part.title() for part in rest)
-
-
 def _bases(cls: type) -> list[type]:
     """The args classes ``cls`` may inherit from: a TypedDict keeps no bases at runtime (Python 3.11), so
     those whose every field ``cls`` has too."""
@@ -41,7 +37,7 @@ def _bases(cls: type) -> list[type]:
 
 
 def _fill(properties: dict[str, Any], cls: type, analyzer: Analyzer) -> None:
-    names = {_camel(k): k for k in cls.__annotations__}
+    names = {camel(k): k for k in cls.__annotations__}
     for prop_name, prop in properties.items():
         if prop.get("description") or prop_name not in names:
             continue
@@ -75,7 +71,7 @@ def with_secrets(schema: str) -> str:
     outputs of the same name: SDKs generated from it then handle them as secrets even when a program passes
     a plain string, so they are never shown or stored in plaintext."""
     parsed = json.loads(schema)
-    secret = [_camel(o.path) for o in OPTIONS if o.secret]  # top-level fields: no nested option is secret
+    secret = [camel(o.path) for o in OPTIONS if o.secret]  # top-level fields: no nested option is secret
     for token, resource in parsed.get("resources", {}).items():
         if token.rsplit(":", 1)[-1] == "RayCluster":
             for name in secret:

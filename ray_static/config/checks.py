@@ -5,7 +5,6 @@ They know nothing about where a value came from (component args or stack config)
 rules that combine settings are steps of ``settings.resolve``.
 """
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -17,6 +16,7 @@ import pulumi
 from ray_static import constants as c
 from ray_static.config.quantities import memory_bytes, whole_cpus
 from ray_static.errors import RayStaticConfigError, invalid, show
+from ray_static.names import did_you_mean
 
 Naming = Callable[[str], str]
 """Turns an argument path (``head_resources.cpu``) into the name the user typed (``headCpu``)."""
@@ -89,10 +89,9 @@ def unknown_keys(given: Mapping[str, Any], known: Collection[str], at: At) -> No
     when none is close."""
     for key in given:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
             setting = at.field(key).name if at.path else key
-            if close:
-                hint = f" (did you mean {show(at.field(close[0]).name)}?)"
+            hint = did_you_mean(key, known, lambda close: show(at.field(close).name))
+            if hint:
                 raise RayStaticConfigError(setting, "an unknown setting", f"{_known(at, known)}{hint}")
             raise RayStaticConfigError(setting, "an unknown setting", _listed(at, known))
 
