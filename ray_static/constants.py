@@ -31,6 +31,12 @@ DASHBOARD_METRICS_PORT = 44227
 DASHBOARD_METRICS_PORT_ENV variable so the Service, the NetworkPolicy and the PodMonitor agree)."""
 DASHBOARD_METRICS_PORT_ENV = "DASHBOARD_METRIC_PORT"
 """The variable Ray 2.60's dashboard reads its metrics port from (ray/dashboard/consts.py)."""
+GRAFANA_HOST_ENV = "RAY_GRAFANA_HOST"
+"""Where the head's dashboard asks Grafana for its panels (metrics.grafana_url)."""
+GRAFANA_IFRAME_HOST_ENV = "RAY_GRAFANA_IFRAME_HOST"
+"""Where the browser loads the embedded panels from: the same URL unless the user's env says otherwise."""
+PROMETHEUS_HOST_ENV = "RAY_PROMETHEUS_HOST"
+"""Where the head's dashboard queries Prometheus (metrics.prometheus_url)."""
 DEFAULT_SERVE_PORT = 8000
 """Ray Serve's default HTTP port."""
 PINNED_PORTS = frozenset(

@@ -81,15 +81,19 @@ def head_env(settings: Settings) -> list[core.EnvVarArgs]:
     """The head's own variables: its dashboard's metrics port, where Grafana and Prometheus are for the
     dashboard's embedded panels (the browser loads the panels from the Grafana URL too), and with GCS
     fault tolerance where Redis is."""
-    env = [core.EnvVarArgs(name=c.DASHBOARD_METRICS_PORT_ENV, value=str(c.DASHBOARD_METRICS_PORT))]
+    user_names = user_env_names(settings.head_pod)
     metrics = settings.metrics
+    defaults: list[core.EnvVarArgs] = []
     if metrics.grafana_url:
-        env.append(core.EnvVarArgs(name="RAY_GRAFANA_HOST", value=metrics.grafana_url))
-        if "RAY_GRAFANA_IFRAME_HOST" not in settings.head_pod.env:
-            env.append(core.EnvVarArgs(name="RAY_GRAFANA_IFRAME_HOST", value=metrics.grafana_url))
+        defaults.append(core.EnvVarArgs(name=c.GRAFANA_HOST_ENV, value=metrics.grafana_url))
+        defaults.append(core.EnvVarArgs(name=c.GRAFANA_IFRAME_HOST_ENV, value=metrics.grafana_url))
     if metrics.prometheus_url:
-        env.append(core.EnvVarArgs(name="RAY_PROMETHEUS_HOST", value=metrics.prometheus_url))
-    return [*env, *fault_tolerance.head_env(settings.gcs_fault_tolerance, user_env_names(settings.head_pod))]
+        defaults.append(core.EnvVarArgs(name=c.PROMETHEUS_HOST_ENV, value=metrics.prometheus_url))
+    return [
+        core.EnvVarArgs(name=c.DASHBOARD_METRICS_PORT_ENV, value=str(c.DASHBOARD_METRICS_PORT)),
+        *(e for e in defaults if e.name not in user_names),  # the user's env wins (one entry per name)
+        *fault_tolerance.head_env(settings.gcs_fault_tolerance, user_names),
+    ]
 
 
 def _port(name: str, port: int) -> core.ContainerPortArgs:

@@ -74,7 +74,16 @@ MANAGED_ENV = (
     c.EXTERNAL_STORAGE_NAMESPACE_ENV,
 )
 """Variables ray-static sets itself on Ray containers (the Redis ones through gcs_fault_tolerance, which
-wires them together)."""
+wires them together), refused in the user's env. RAY_AUTH_TOKEN is never set (the token is a file), but
+would override that file."""
+DEFAULT_ENV = (
+    c.GRAFANA_HOST_ENV,
+    c.GRAFANA_IFRAME_HOST_ENV,
+    c.PROMETHEUS_HOST_ENV,
+    c.GCS_RECONNECT_TIMEOUT_ENV,
+)
+"""Variables ray-static sets from other options unless the pod's env or secret_env sets them: the user's
+value wins (e.g. a Grafana address the browser reaches differently from the head)."""
 MIN_TOKEN_LENGTH = 16
 AFFINITY_KINDS = ("nodeAffinity", "podAffinity", "podAntiAffinity")
 
@@ -165,10 +174,15 @@ def one_of(*allowed: str) -> Check:
     return check
 
 
+def is_dns_label(value: Any, *, max_length: int = 63, dns_1035: bool = False) -> bool:
+    """Whether ``value`` is a DNS label (RFC 1123, or with ``dns_1035`` one starting with a letter)."""
+    pattern = _DNS_1035_LABEL if dns_1035 else _DNS_1123_LABEL
+    return isinstance(value, str) and len(value) <= max_length and bool(pattern.match(value))
+
+
 def dns_label(value: Any, at: At, *, max_length: int = 63, dns_1035: bool = False) -> str:
     """A Kubernetes name that is a DNS label (namespaces; with ``dns_1035``, Service names)."""
-    pattern = _DNS_1035_LABEL if dns_1035 else _DNS_1123_LABEL
-    if not isinstance(value, str) or len(value) > max_length or not pattern.match(value):
+    if not is_dns_label(value, max_length=max_length, dns_1035=dns_1035):
         start = "a letter" if dns_1035 else "a letter or digit"
         raise invalid(
             at.name,
@@ -374,6 +388,16 @@ def url_path(value: Any, at: At) -> str:
     """An absolute URL path ("/", "/ray")."""
     if not isinstance(value, str) or not _URL_PATH.match(value) or "//" in value:
         raise invalid(at.name, value, 'an absolute URL path such as "/" or "/ray"')
+    return value
+
+
+_HTTP_ORIGIN = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
+
+
+def http_origin(value: Any, at: At, example: str) -> str:
+    """An http(s) URL of a server alone (scheme, host, optional port; no path), such as ``example``."""
+    if not isinstance(value, str) or not _HTTP_ORIGIN.match(value):
+        raise invalid(at.name, value, example)
     return value
 
 

@@ -31,8 +31,6 @@ CLUSTER_KEYS = (*TARGET_KEYS, "auth")
 SUBMISSION_KEYS = ("entrypoint", "runtime_env", "entrypoint_resources", "metadata")
 """What the default submission id is a hash of: everything Ray receives about the job."""
 _SUBMISSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_URL = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
 HASH_LENGTH = 10
 RESOURCE_FLAGS = {
     "CPU": "--entrypoint-num-cpus",
@@ -58,7 +56,7 @@ class JobSettings:
     @property
     def job_name(self) -> str:
         """The Kubernetes Job's name: the submission id when it is one, else the name and a hash of it."""
-        if len(self.submission_id) <= 63 and _DNS_LABEL.match(self.submission_id):
+        if checks.is_dns_label(self.submission_id):
             return self.submission_id
         return f"{self.name}-{digest(self.submission_id)}"
 
@@ -218,13 +216,9 @@ def _plain_or_output(value: Any, at: At, check: checks.Check) -> Any:
 
 
 def _url(value: Any, at: At) -> str:
-    if not isinstance(value, str) or not _URL.match(value):
-        raise invalid(
-            at.name,
-            value,
-            'the cluster\'s dashboard URL, such as "http://ray-head.ray.svc.cluster.local:8265"',
-        )
-    return value
+    return checks.http_origin(
+        value, at, 'the cluster\'s dashboard URL, such as "http://ray-head.ray.svc.cluster.local:8265"'
+    )
 
 
 def _auth_secret(args: Mapping[str, Any], naming: Naming) -> pulumi.Input[str] | None:
