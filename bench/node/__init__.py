@@ -1,0 +1,2 @@
+"""Benchmarks on the real node (scripts/node.sh): real pods running the locally built Ray image, measured
+against Ray's own floor, the same Ray processes in bare pods applied with kubectl."""
