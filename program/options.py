@@ -1,6 +1,6 @@
 """The program's own stack-config keys: those that are not RayCluster options (ray_static/config/options.py).
 
-Pulumi.yaml's `config:` block and the README's table render these after the option table's keys
+Pulumi.yaml's `config:` block and docs/configuration.md's table render these after the option table's keys
 (program/schema.py); tests/unit/test_options.py holds every key to exactly one declaration.
 """
 

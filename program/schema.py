@@ -1,5 +1,5 @@
-"""Pulumi.yaml's `config:` block and the README's config table, rendered from the option table and the
-program's own keys (program/options.py).
+"""Pulumi.yaml's `config:` block and the config table of docs/configuration.md, rendered from the option
+table and the program's own keys (program/options.py).
 
 `scripts/sync-config` writes both; tests/unit/test_options.py fails when either differs from this
 rendering, so an option added in one place only never goes unnoticed.
@@ -47,8 +47,8 @@ def _shown(default: Any) -> str:
     return '`""`' if default == "" else f"`{default}`"
 
 
-def readme_table() -> str:
-    """The README's Markdown table of config keys (between its config-table markers)."""
+def config_table() -> str:
+    """The Markdown table of config keys in docs/configuration.md (between its config-table markers)."""
     rows = ["| Key | Type | Default | Description |", "|---|---|---|---|"]
     rows += [
         f"| `{o.key}` | {config_type(o)} | {_shown(config_default(o))} | {o.description} |"

@@ -1,7 +1,7 @@
-"""Rewrite Pulumi.yaml's `config:` block and the README's config table from the option table, and
-docs/deployed.svg from the builders.
+"""Rewrite Pulumi.yaml's `config:` block and the config table of docs/configuration.md from the option table,
+and docs/deployed.svg from the builders.
 
-venv/bin/python -m program.sync          # write both
+venv/bin/python -m program.sync          # write all three
 venv/bin/python -m program.sync --check  # exit 1 and name the stale file(s) instead of writing
 """
 
@@ -12,11 +12,12 @@ from pathlib import Path
 import yaml
 
 from program import diagram
-from program.schema import config_schema, readme_table
+from program.schema import config_schema, config_table
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_HEADER = "config:\n"
-README_BLOCK = re.compile(r"(<!-- config-table:start -->\n)(.*?)(<!-- config-table:end -->)", re.DOTALL)
+CONFIG_PAGE = "docs/configuration.md"
+CONFIG_TABLE_BLOCK = re.compile(r"(<!-- config-table:start -->\n)(.*?)(<!-- config-table:end -->)", re.DOTALL)
 
 
 def pulumi_yaml(text: str) -> str:
@@ -28,11 +29,11 @@ def pulumi_yaml(text: str) -> str:
     return head + CONFIG_HEADER + "".join(f"  {line}\n" for line in body.splitlines())
 
 
-def readme(text: str) -> str:
-    """README.md with the table between its config-table markers rendered anew."""
-    if not README_BLOCK.search(text):
-        raise ValueError("README.md has no config-table markers")
-    return README_BLOCK.sub(lambda m: m[1] + readme_table() + m[3], text)
+def config_page(text: str) -> str:
+    """docs/configuration.md with the table between its config-table markers rendered anew."""
+    if not CONFIG_TABLE_BLOCK.search(text):
+        raise ValueError(f"{CONFIG_PAGE} has no config-table markers")
+    return CONFIG_TABLE_BLOCK.sub(lambda m: m[1] + config_table() + m[3], text)
 
 
 def picture(_: str) -> str:
@@ -43,7 +44,7 @@ def picture(_: str) -> str:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
-    renders = (("Pulumi.yaml", pulumi_yaml), ("README.md", readme), ("docs/deployed.svg", picture))
+    renders = (("Pulumi.yaml", pulumi_yaml), (CONFIG_PAGE, config_page), ("docs/deployed.svg", picture))
     for name, render in renders:
         path = REPO / name
         current = path.read_text() if path.exists() else ""
@@ -55,7 +56,11 @@ def main(argv: list[str]) -> int:
     if check and stale:
         print(f"out of date with ray_static: {', '.join(stale)} (run scripts/sync-config)")
         return 1
-    print(f"rewrote {', '.join(stale)}" if stale else "Pulumi.yaml, README.md and the picture are up to date")
+    print(
+        f"rewrote {', '.join(stale)}"
+        if stale
+        else f"Pulumi.yaml, {CONFIG_PAGE} and the picture are up to date"
+    )
     return 0
 
 

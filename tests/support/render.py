@@ -204,7 +204,13 @@ class _Monitor(pulumi_mocks.MockMonitor):
 
 
 class _Mocks(pulumi_mocks.Mocks):
+    def __init__(self, referenced_outputs: Mapping[str, Any] | None = None) -> None:
+        self.referenced_outputs = dict(referenced_outputs or {})
+        """What every ``pulumi.StackReference`` of the run reads as the other stack's outputs."""
+
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.name, "outputs": self.referenced_outputs, "secretOutputNames": []}
         inputs = _unwrap(args.inputs, "", [])
         return _mock_state(args.typ, args.name, inputs)
 
@@ -236,18 +242,23 @@ def _stack_config(config: Mapping[str, str], secret_keys: list[str]) -> Iterator
 
 
 def _execute(
-    program: Callable[[], None], config: Mapping[str, str] | None = None, *, preview: bool = False
+    program: Callable[[], None],
+    config: Mapping[str, str] | None = None,
+    *,
+    preview: bool = False,
+    referenced_outputs: Mapping[str, Any] | None = None,
 ) -> Run:
     """Run ``program`` under fresh mocks; raise RenderError (with what was registered) if it fails."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = _Monitor(_Mocks())
+    monitor = _Monitor(_Mocks(referenced_outputs))
     secret_keys = [k for k in (config or {}) if k.endswith((":authToken",))]
     error: BaseException | None = None
     try:
         with _stack_config(config or {}, secret_keys):
             settings.reset_options(project=PROJECT, stack=STACK, preview=preview)
-            pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
+            mocks = _Mocks(referenced_outputs)
+            pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
             try:
                 _sync_await(run_pulumi_func(program))
             except ConfigExit as exc:
@@ -311,10 +322,17 @@ def run_program(config: Mapping[str, str] | None = None) -> Run:
     return _execute(program, config)
 
 
-def run_programs(build: Callable[[], None], *, preview: bool = False) -> Run:
+def run_programs(
+    build: Callable[[], None],
+    *,
+    preview: bool = False,
+    config: Mapping[str, str] | None = None,
+    referenced_outputs: Mapping[str, Any] | None = None,
+) -> Run:
     """Run an arbitrary inline program (e.g. two clusters, an explicit provider) under mocks, as an update
-    or as a preview."""
-    return _execute(build, preview=preview)
+    or as a preview, with that stack config (keys like ``ray-static:rayToken``); every
+    ``pulumi.StackReference`` it makes reads ``referenced_outputs`` as the other stack's outputs."""
+    return _execute(build, config, preview=preview, referenced_outputs=referenced_outputs)
 
 
 def render_cluster(

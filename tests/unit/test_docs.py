@@ -1,9 +1,10 @@
-"""The README's tables (config, outputs, stack exports) and the pinned versions stay in step with their
-sources."""
+"""The docs' tables (config, outputs, stack exports) and the pinned versions stay in step with their
+sources; the README stays a short front door that links every docs page, and no relative link is broken."""
 
 import ast
 import inspect
 import re
+from pathlib import Path
 from typing import Any, get_origin
 
 import pulumi
@@ -13,19 +14,31 @@ from pulumi.provider.experimental.util import camel_case
 
 import ray_static.jobs.component
 from ray_static import RayCluster, RayJob
+from tests.support.markdown import DOCS, PAGES, anchors, relative_links
 from tests.support.render import REPO_ROOT, find, run_cluster, run_programs
 from tests.support.versions import pinned_versions
 from tests.unit.test_schema import schema
 
 README = (REPO_ROOT / "README.md").read_text()
+README_MAX_LINES = 200
 SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
 COMPONENTS: dict[str, type[pulumi.ComponentResource]] = {"RayCluster": RayCluster, "RayJob": RayJob}
 
 
-def readme_table(marker: str, header: list[str]) -> list[list[str]]:
-    """The rows of the README table between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
-    match = re.search(rf"<!-- {marker}:start -->\n(.*?)<!-- {marker}:end -->", README, re.DOTALL)
-    assert match, f"README has no {marker} markers"
+def docs_table(marker: str, header: list[str]) -> list[list[str]]:
+    """The rows of the table between ``<!-- marker:start -->`` and ``<!-- marker:end -->``, in whichever
+    page (the README or docs/*.md) holds those markers; exactly one may."""
+    found = [
+        (page, match)
+        for page in PAGES
+        if (
+            match := re.search(
+                rf"<!-- {marker}:start -->\n(.*?)<!-- {marker}:end -->", page.read_text(), re.DOTALL
+            )
+        )
+    ]
+    assert len(found) == 1, f"{marker} markers in {[page.name for page, _ in found] or 'no page'}"
+    match = found[0][1]
     lines = [line for line in match[1].strip().splitlines() if line.startswith("|")]
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
     assert rows[0] == header
@@ -39,14 +52,41 @@ def shown(default: Any) -> str:
     return '`""`' if default == "" else f"`{default}`"
 
 
-def test_readme_config_table_matches_pulumi_yaml() -> None:
+def test_config_table_matches_pulumi_yaml() -> None:
     expected = [[f"`{k}`", s["type"], shown(s["default"]), s["description"]] for k, s in SCHEMA.items()]
-    assert readme_table("config-table", ["Key", "Type", "Default", "Description"]) == expected
+    assert docs_table("config-table", ["Key", "Type", "Default", "Description"]) == expected
 
 
 def test_readme_keeps_the_run_and_test_commands() -> None:
     assert "## Run it" in README and "scripts/run" in README
     assert "## Tests" in README and "scripts/test" in README
+
+
+def test_readme_is_a_front_door_read_in_minutes() -> None:
+    lines = len(README.splitlines())
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move the reference to docs/*.md"
+
+
+def test_readme_links_every_docs_page() -> None:
+    """Every docs page is one click from the README (docs/PYPI.md is the package page, not a docs page)."""
+    linked = {
+        (REPO_ROOT / target.partition("#")[0]).resolve() for target in relative_links(REPO_ROOT / "README.md")
+    }
+    pages = {page.resolve() for page in DOCS.glob("*.md") if page.name != "PYPI.md"}
+    assert sorted(p.name for p in pages - linked) == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_relative_links_point_to_existing_files_and_headings(page: Path) -> None:
+    broken = []
+    for target in relative_links(page):
+        path, _, anchor = target.partition("#")
+        dest = (page.parent / path).resolve() if path else page
+        if not dest.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and (dest.suffix != ".md" or anchor not in anchors(dest)):
+            broken.append(f"{target}: no heading with that anchor in {dest.name}")
+    assert broken == [], f"{page.name}: {broken}"
 
 
 def test_requirements_pin_the_provider_version_the_toolchain_builds() -> None:
@@ -80,10 +120,10 @@ def test_the_deployment_picture_is_drawn_from_the_current_objects() -> None:
 
 
 def documented_outputs() -> dict[str, list[tuple[str, str]]]:
-    """(Python name, schema name) of each output per component, as the README's outputs table lists them."""
+    """(Python name, schema name) of each output per component, as the docs' outputs table lists them."""
     header = ["Component", "Python", "Other languages", "What it is, e.g."]
     documented: dict[str, list[tuple[str, str]]] = {}
-    for component, python, other, what in readme_table("component-outputs", header):
+    for component, python, other, what in docs_table("component-outputs", header):
         assert what, f"{python}: says not what it is"
         documented.setdefault(component.strip("`"), []).append((python.strip("`"), other.strip("`")))
     return documented
@@ -110,24 +150,24 @@ def registered_outputs(component: str, monkeypatch: pytest.MonkeyPatch) -> set[s
     return set(run.outputs[find(run.resources, "ray-static:index:RayJob", "hello").urn])
 
 
-def test_readme_lists_the_components_and_only_them() -> None:
+def test_docs_list_the_components_and_only_them() -> None:
     assert list(documented_outputs()) == list(COMPONENTS)
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
-def test_readme_outputs_are_the_declared_ones_named_as_the_schema_infers(component: str) -> None:
+def test_documented_outputs_are_the_declared_ones_named_as_the_schema_infers(component: str) -> None:
     declared = declared_outputs(COMPONENTS[component])
     assert documented_outputs().get(component) == [(name, camel_case(name)) for name in declared]
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
-def test_readme_outputs_are_the_plugin_schemas_properties(component: str) -> None:
+def test_documented_outputs_are_the_plugin_schemas_properties(component: str) -> None:
     properties = schema()["resources"][f"ray-static:index:{component}"]["properties"]
     assert [other for _, other in documented_outputs().get(component, [])] == list(properties)
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
-def test_readme_outputs_are_the_registered_ones(component: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_documented_outputs_are_the_registered_ones(component: str, monkeypatch: pytest.MonkeyPatch) -> None:
     documented = {python for python, _ in documented_outputs().get(component, [])}
     assert documented == registered_outputs(component, monkeypatch)
 
@@ -149,7 +189,7 @@ def program_exports() -> list[tuple[str, bool]]:
     return exports
 
 
-def test_readme_stack_exports_are_the_programs() -> None:
-    rows = readme_table("stack-exports", ["Export", "Present", "Value, e.g."])
+def test_documented_stack_exports_are_the_programs() -> None:
+    rows = docs_table("stack-exports", ["Export", "Present", "Value, e.g."])
     documented = [(export.strip("`"), present != "always") for export, present, _ in rows]
     assert documented == program_exports()

@@ -1,5 +1,5 @@
-"""The option table is the one declaration: the TypedDicts, Pulumi.yaml, the README and the defaults agree
-with it, and every validator it names refuses what it should."""
+"""The option table is the one declaration: the TypedDicts, Pulumi.yaml, docs/configuration.md's table and the
+defaults agree with it, and every validator it names refuses what it should."""
 
 import ast
 from collections.abc import Awaitable
@@ -10,8 +10,8 @@ import yaml
 
 from program import schema
 from program.options import PROGRAM_OPTIONS
-from program.schema import config_schema, readme_table
-from program.sync import pulumi_yaml, readme
+from program.schema import config_schema, config_table
+from program.sync import CONFIG_PAGE, config_page, pulumi_yaml
 from ray_static.config import checks
 from ray_static.config.checks import At
 from ray_static.config.options import BY_KEY, OPTIONS, Option
@@ -105,10 +105,10 @@ def test_pulumi_yaml_declares_exactly_the_table() -> None:
     assert pulumi_yaml(text) == text, "Pulumi.yaml is stale: run scripts/sync-config"
 
 
-def test_readme_table_is_the_table() -> None:
-    text = (REPO_ROOT / "README.md").read_text()
-    assert readme(text) == text, "README.md's config table is stale: run scripts/sync-config"
-    assert readme_table() in text
+def test_config_page_table_is_the_table() -> None:
+    text = (REPO_ROOT / CONFIG_PAGE).read_text()
+    assert config_page(text) == text, f"{CONFIG_PAGE}'s config table is stale: run scripts/sync-config"
+    assert config_table() in text
 
 
 def test_an_option_added_only_to_the_table_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +117,7 @@ def test_an_option_added_only_to_the_table_is_caught(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(schema, "OPTIONS", (*OPTIONS, extra))
     text = (REPO_ROOT / "Pulumi.yaml").read_text()
     assert pulumi_yaml(text) != text
-    assert readme((REPO_ROOT / "README.md").read_text()) != (REPO_ROOT / "README.md").read_text()
+    assert config_page((REPO_ROOT / CONFIG_PAGE).read_text()) != (REPO_ROOT / CONFIG_PAGE).read_text()
     assert unmatched_arguments((*OPTIONS, extra)) == {"extra"}
 
 
@@ -232,7 +232,7 @@ def test_program_keys_are_declared_once_and_are_no_cluster_options() -> None:
     assert len(keys) == len(set(keys))
     assert not {o.key for o in PROGRAM_OPTIONS} & set(RayClusterArgs.__annotations__)
     rendered = config_schema()
-    readme_text = (REPO_ROOT / "README.md").read_text()
+    page = (REPO_ROOT / CONFIG_PAGE).read_text()
     for option in PROGRAM_OPTIONS:
         assert rendered[option.key]["description"] == option.description
-        assert f"| `{option.key}` |" in readme_text
+        assert f"| `{option.key}` |" in page
