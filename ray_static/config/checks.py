@@ -143,11 +143,23 @@ def boolean(value: Any, at: At) -> bool:
     return value
 
 
+def whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number, else None. A float with no fraction counts: numbers
+    that cross the Pulumi engine (another stack's outputs, a provider's, another language's) are float64,
+    so `2` read from a StackReference arrives as 2.0."""
+    if is_int(value):
+        return cast(int, value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def count(value: Any, at: At) -> int:
     """A replica count."""
-    if not is_int(value) or not 0 <= value <= c.MAX_WORKERS_PER_GROUP:
+    number = whole(value)
+    if number is None or not 0 <= number <= c.MAX_WORKERS_PER_GROUP:
         raise invalid(at.name, value, f"a whole number from 0 to {c.MAX_WORKERS_PER_GROUP}")
-    return cast(int, value)
+    return number
 
 
 def whole_number(low: int | None, high: int | None = None, unit: str = "") -> Check:
@@ -155,9 +167,10 @@ def whole_number(low: int | None, high: int | None = None, unit: str = "") -> Ch
     expected = f"a whole number from {low} to {high}" if high is not None else f"a whole number of {unit}"
 
     def check(value: Any, at: At) -> int:
-        if not is_int(value) or (low is not None and value < low) or (high is not None and value > high):
+        number = whole(value)
+        if number is None or (low is not None and number < low) or (high is not None and number > high):
             raise invalid(at.name, value, expected)
-        return cast(int, value)
+        return number
 
     return check
 

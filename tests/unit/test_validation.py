@@ -226,3 +226,10 @@ def test_defaults() -> None:
         ("ray-worker", 3, "1", "2Gi")
     ]
     assert (s.service_type, s.auth, s.network_policy, s.service_account) == ("ClusterIP", True, True, "ray")
+
+
+def test_a_whole_number_that_crossed_the_engine_as_a_float_counts() -> None:
+    """Another stack's outputs (and other languages' numbers) arrive as float64: 4.0 workers is 4."""
+    settings = resolve("ray", {"workers": 4.0, "worker_groups": [{"name": "gpu", "replicas": 2.0}]})
+    replicas = [group.replicas for group in settings.groups]
+    assert replicas == [4, 2] and all(type(r) is int for r in replicas)
