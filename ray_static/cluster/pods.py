@@ -13,7 +13,7 @@ from ray_static import constants as c
 from ray_static.cluster import fault_tolerance
 from ray_static.cluster.commands import head_command, wait_for_gcs_command, worker_command
 from ray_static.cluster.labels import labels, selector_labels
-from ray_static.cluster.probes import liveness_probe, readiness_probe
+from ray_static.cluster.probes import liveness_probe, readiness_probe, startup_probe
 from ray_static.cluster.shared import container_security_context, pod_security_context
 from ray_static.cluster.volumes import pod_volumes, ray_mounts, user_mounts
 from ray_static.cluster.wire import has_output, to_wire
@@ -157,6 +157,7 @@ def head_container(settings: Settings) -> core.ContainerArgs:
         ),
         ports=[*head_ports(), *serve_ports(settings)],
         resources=resource_requirements(settings.head),
+        startup_probe=startup_probe(settings.ray_version, c.HEAD),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
         liveness_probe=liveness_probe(settings.ray_version, c.HEAD),
     )
@@ -188,6 +189,7 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
         **_ray_container(settings, pod, c.WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
         ports=[*node_ports(), *serve_ports(settings)],
         resources=resource_requirements(group.resources),
+        startup_probe=startup_probe(settings.ray_version, c.WORKER),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
         liveness_probe=liveness_probe(settings.ray_version, c.WORKER),
     )

@@ -14,9 +14,15 @@ class Timing:
     failure_threshold: int
 
 
-READINESS = Timing(initial_delay_seconds=10, period_seconds=5, failure_threshold=10)
-LIVENESS = Timing(initial_delay_seconds=30, period_seconds=5, failure_threshold=120)
-"""A live Ray node gets 10 minutes to answer again before it is restarted (KubeRay's value)."""
+STARTUP = Timing(initial_delay_seconds=0, period_seconds=1, failure_threshold=630)
+"""Asked every second from the container's start, so the pod turns Ready within a second of Ray answering
+(the readiness probe runs at once when this one passes). 630 s, the time the liveness probe gave a
+starting node before (30 s delay + 120 x 5 s), before the container is restarted: a worker waiting for a
+head that is away (its command waits for the GCS) is never cut short sooner than it was."""
+READINESS = Timing(initial_delay_seconds=0, period_seconds=5, failure_threshold=10)
+LIVENESS = Timing(initial_delay_seconds=0, period_seconds=5, failure_threshold=120)
+"""A live Ray node gets 10 minutes to answer again before it is restarted (KubeRay's value); neither probe
+runs before the startup probe has passed."""
 WORKER_TIMEOUT_SECONDS = 2
 HEAD_TIMEOUT_SECONDS = 5
 """Probe timeouts as KubeRay's ray-operator/controllers/ray/utils/constant.go sets them: workers
@@ -59,6 +65,10 @@ def _probe(ray_version: tuple[int, int, int], node_type: str, timing: Timing) ->
         timeout_seconds=HEAD_TIMEOUT_SECONDS if node_type == c.HEAD else WORKER_TIMEOUT_SECONDS,
         success_threshold=1,
     )
+
+
+def startup_probe(ray_version: tuple[int, int, int], node_type: str) -> core.ProbeArgs:
+    return _probe(ray_version, node_type, STARTUP)
 
 
 def readiness_probe(ray_version: tuple[int, int, int], node_type: str) -> core.ProbeArgs:

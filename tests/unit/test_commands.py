@@ -6,7 +6,13 @@ import pytest
 
 from ray_static import constants as c
 from ray_static.cluster.commands import head_start_args, pinned_port_args, wait_for_gcs_script, worker_command
-from ray_static.cluster.probes import legacy_health_command, liveness_probe, readiness_probe, uses_healthz
+from ray_static.cluster.probes import (
+    legacy_health_command,
+    liveness_probe,
+    readiness_probe,
+    startup_probe,
+    uses_healthz,
+)
 from ray_static.cluster.wire import to_wire
 from ray_static.config.settings import parse_ray_version, resolve
 
@@ -97,11 +103,20 @@ def test_probe_kind_by_version(version: tuple[int, int, int], healthz: bool) -> 
     assert ("httpGet" in probe) is healthz and ("exec" in probe) is (not healthz)
 
 
-def test_probe_timings_are_kuberays() -> None:
+def timing(probe: dict[str, int]) -> tuple[int, int, int]:
+    return (probe["initialDelaySeconds"], probe["periodSeconds"], probe["failureThreshold"])
+
+
+def test_a_startup_probe_each_second_then_kuberays_readiness_and_liveness_periods() -> None:
+    start = to_wire(startup_probe((2, 60, 0), c.HEAD))
     ready = to_wire(readiness_probe((2, 60, 0), c.HEAD))
     live = to_wire(liveness_probe((2, 60, 0), c.HEAD))
-    assert (ready["initialDelaySeconds"], ready["periodSeconds"], ready["failureThreshold"]) == (10, 5, 10)
-    assert (live["initialDelaySeconds"], live["periodSeconds"], live["failureThreshold"]) == (30, 5, 120)
+    assert timing(start) == (0, 1, 630)
+    assert timing(ready) == (0, 5, 10) and timing(live) == (0, 5, 120)
+    # A starting node is given as long as before the startup probe (30 s delay + 120 probes of 5 s)
+    # before its container is restarted, and a running one as long as KubeRay gives it.
+    assert start["periodSeconds"] * start["failureThreshold"] == 30 + 120 * 5
+    assert start["httpGet"] == ready["httpGet"] == live["httpGet"]
 
 
 @pytest.mark.parametrize("version", [(2, 60, 0), (2, 47, 1)])
@@ -109,7 +124,11 @@ def test_probe_timings_are_kuberays() -> None:
 def test_probe_timeouts_are_kuberays_head_and_worker_values(
     version: tuple[int, int, int], node_type: str, timeout: int
 ) -> None:
-    for probe in (readiness_probe(version, node_type), liveness_probe(version, node_type)):
+    for probe in (
+        startup_probe(version, node_type),
+        readiness_probe(version, node_type),
+        liveness_probe(version, node_type),
+    ):
         assert to_wire(probe)["timeoutSeconds"] == timeout
 
 

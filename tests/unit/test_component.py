@@ -317,7 +317,7 @@ def test_probes_use_healthz_for_current_ray(rendered: list[Rendered]) -> None:
         main = container(rendered, name)
         assert main["readinessProbe"] == {
             "httpGet": {"path": "/api/healthz", "port": 52365},
-            "initialDelaySeconds": 10,
+            "initialDelaySeconds": 0,
             "periodSeconds": 5,
             "failureThreshold": 10,
             "timeoutSeconds": timeout,
@@ -326,8 +326,15 @@ def test_probes_use_healthz_for_current_ray(rendered: list[Rendered]) -> None:
         live = main["livenessProbe"]
         assert live["httpGet"] == {"path": "/api/healthz", "port": 52365}
         assert (live["initialDelaySeconds"], live["failureThreshold"], live["timeoutSeconds"]) == (
-            30,
+            0,
             120,
+            timeout,
+        )
+        start = main["startupProbe"]
+        assert start["httpGet"] == {"path": "/api/healthz", "port": 52365}
+        assert (start["periodSeconds"], start["failureThreshold"], start["timeoutSeconds"]) == (
+            1,
+            630,
             timeout,
         )
 
