@@ -1,4 +1,4 @@
-"""Readiness and liveness probes that fit the Ray version in the image (KubeRay's defaults)."""
+"""Startup, readiness and liveness probes that fit the Ray version in the image (KubeRay's timeouts)."""
 
 from dataclasses import dataclass
 
