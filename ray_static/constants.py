@@ -127,9 +127,6 @@ MAX_NAME_LENGTH = 40
 MAX_GROUP_NAME_LENGTH = 15
 MAX_GRACE_PERIOD_SECONDS = 86400
 
-# Init container that waits for the GCS: small, since it only runs `ray health-check`.
-WAIT_CONTAINER_CPU = "200m"
-WAIT_CONTAINER_MEMORY = "512Mi"
 
 # Ray >= 2.53 serves one health endpoint on the dashboard agent; older Ray needs the raylet/GCS ones.
 HEALTHZ_MIN_VERSION = (2, 53, 0)

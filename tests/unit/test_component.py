@@ -212,6 +212,19 @@ def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
     assert init["securityContext"] == worker["securityContext"]
 
 
+@pytest.mark.parametrize(
+    "resources",
+    [{}, {"cpu": "4", "memory": "8Gi", "gpus": 1}, {"cpu": "2", "cpu_request": "500m", "memory": "2Gi"}],
+)
+def test_the_wait_container_runs_with_the_ray_containers_cpu_and_memory(resources: dict[str, Any]) -> None:
+    """Its `ray health-check` (a Python start) is not throttled to a fraction of a CPU; the pod's
+    scheduling (the largest of init and app requests) and QoS class stay the Ray container's."""
+    spec = pod_spec(run_cluster({"worker_resources": resources}).resources, "ray-worker")
+    [init], [ray] = spec["initContainers"], spec["containers"]
+    for kind in ("limits", "requests"):
+        assert init["resources"][kind] == {k: ray["resources"][kind][k] for k in ("cpu", "memory")}
+
+
 @pytest.mark.parametrize("workers", [0, 1, 1000])
 def test_worker_replicas_follow_workers(workers: int) -> None:
     rendered = run_cluster({"workers": workers}).resources
