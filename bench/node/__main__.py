@@ -37,11 +37,11 @@ def measured(kind: str, created: Created, destroy_s: float) -> dict[str, Any]:
     }
 
 
-def run(rounds: int, workers: int) -> dict[str, Any]:
+def run(rounds: int, workers: int, source: Path) -> dict[str, Any]:
     node = Node.up(toolchain_env())
     runs: list[dict[str, Any]] = []
     try:
-        stack = Stack(node, workdir())
+        stack = Stack(node, workdir(), source)
         for i in range(rounds):
             order = ("floor", "ray-static") if i % 2 == 0 else ("ray-static", "floor")
             for kind in order:
@@ -76,12 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "node-startup.json")
     p.add_argument("--from-json", type=Path, help="only redraw the page from a saved run")
+    p.add_argument(
+        "--source",
+        type=Path,
+        default=REPO,
+        help="measure the program and component of this checkout (e.g. a "
+        "`git worktree` of an older commit) instead of this one",
+    )
     p.add_argument("--doc", type=Path, default=REPO / "docs" / "benchmarks-startup.md")
     args = p.parse_args(argv)
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
-        results = run(args.rounds, args.workers)
+        results = run(args.rounds, args.workers, args.source.resolve())
+        results["source"] = str(args.source)
         args.json.write_text(json.dumps(results, indent=1) + "\n")
     report.write(results, args.doc)
     for line in report.headline(results):

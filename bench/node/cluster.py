@@ -164,12 +164,12 @@ def destroy_floor(node: Node) -> float:
 class Stack:
     """ray-static's `node` stack in a project of its own, with a local file:// backend."""
 
-    def __init__(self, node: Node, work: Path) -> None:
+    def __init__(self, node: Node, work: Path, source: Path = REPO) -> None:
         self.node = node
         self.project = work / "project"
         self.project.mkdir(parents=True)
         for item in PROJECT_FILES:
-            src = REPO / item
+            src = source / item
             if src.is_dir():
                 shutil.copytree(src, self.project / item, ignore=shutil.ignore_patterns("__pycache__"))
             else:
