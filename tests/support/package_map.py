@@ -39,12 +39,26 @@ def summary(path: Path) -> str:
     return match[1] if match else paragraph.rstrip(".") + "."
 
 
+UNIT_TESTS = REPO_ROOT / "tests" / "unit"
+
+
+def unit_test_file(path: Path) -> Path | None:
+    """Where a module's unit tests are: ``ray_static/<package>/<module>.py`` in
+    ``tests/unit/<package>/test_<module>.py`` (top-level modules in ``tests/unit/``), when it has its own."""
+    package = path.parent.relative_to(PACKAGE)
+    name = "__init__" if path.name == "__init__.py" else path.stem
+    candidate = UNIT_TESTS / package / f"test_{name}.py"
+    return candidate if candidate.exists() else None
+
+
 def table() -> str:
-    rows = ["| Module | What it holds |", "| --- | --- |"]
+    rows = ["| Module | What it holds | Unit tests |", "| --- | --- | --- |"]
     for path in modules():
         package = path.name == "__init__.py"
         name = f"**{path.parent.relative_to(REPO_ROOT)}/**" if package else f"`{path.relative_to(REPO_ROOT)}`"
-        rows.append(f"| {name} | {summary(path).replace('|', '/')} |")
+        tests = unit_test_file(path)
+        where = f"`{tests.relative_to(REPO_ROOT)}`" if tests else ""
+        rows.append(f"| {name} | {summary(path).replace('|', '/')} | {where} |")
     return "\n".join(rows) + "\n"
 
 

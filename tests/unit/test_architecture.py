@@ -14,11 +14,12 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import ray_static
+from ray_static import RayClusterArgs
 from ray_static.config.checks import DEFAULT_ENV, MANAGED_ENV
 from ray_static.config.kube_values import MANAGED_LABELS
 from ray_static.config.ray_flags import MANAGED_FLAGS
@@ -188,7 +189,7 @@ NEVER_EMITTED_FLAGS = {"--labels-file"}
 
 @pytest.fixture(scope="module")
 def emitting() -> list[Rendered]:
-    return run_cluster(EMITTING_ARGS).resources
+    return run_cluster(cast(RayClusterArgs, EMITTING_ARGS)).resources
 
 
 def emitted_env(rendered: list[Rendered]) -> set[str]:
@@ -230,7 +231,7 @@ def test_the_managed_labels_are_the_ones_on_pods_and_selectors(emitting: list[Re
 
 def test_a_default_variable_set_by_the_user_appears_once_with_the_users_value() -> None:
     head = {"env": {"RAY_GRAFANA_HOST": "http://grafana.internal:3000"}}
-    rendered = run_cluster({**EMITTING_ARGS, "head": head}).resources
+    rendered = run_cluster(cast(RayClusterArgs, {**EMITTING_ARGS, "head": head})).resources
     head_ray = next(c for c in all_containers(rendered) if c["name"] == "ray-head")
     names = [e["name"] for e in head_ray["env"]]
     assert names.count("RAY_GRAFANA_HOST") == 1
@@ -238,6 +239,23 @@ def test_a_default_variable_set_by_the_user_appears_once_with_the_users_value() 
 
 
 # --- the package map ----------------------------------------------------------------------------------
+
+
+def test_unit_test_files_in_package_folders_are_named_after_a_module_there() -> None:
+    """tests/unit/<package>/test_<module>.py tests ray_static/<package>/<module>.py (program/ for the
+    program's), so a module's tests are found from its name; cross-cutting tests stay in tests/unit/."""
+    mirrored = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()} | {"program"}
+    folders = {p.name for p in package_map.UNIT_TESTS.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders - mirrored == {"platform_stack"}  # a platform team's stack and its tests, run as theirs
+    strays = []
+    for test_file in sorted(package_map.UNIT_TESTS.glob("*/test_*.py")):
+        folder = test_file.parent.name
+        if folder not in mirrored:
+            continue
+        source = (REPO_ROOT / "program") if folder == "program" else (PACKAGE / folder)
+        if not (source / f"{test_file.stem.removeprefix('test_')}.py").exists():
+            strays.append(str(test_file.relative_to(REPO_ROOT)))
+    assert not strays, f"unit test files named after no module: {strays}"
 
 
 def test_the_package_map_lists_every_module_as_its_docstring_says() -> None:

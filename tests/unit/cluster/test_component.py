@@ -1,6 +1,6 @@
 """RayCluster under Pulumi mocks: every object, name, parent, option and output."""
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -219,7 +219,8 @@ def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
 def test_the_wait_container_runs_with_the_ray_containers_cpu_and_memory(resources: dict[str, Any]) -> None:
     """Its `ray health-check` (a Python start) is not throttled to a fraction of a CPU; the pod's
     scheduling (the largest of init and app requests) and QoS class stay the Ray container's."""
-    spec = pod_spec(run_cluster({"worker_resources": resources}).resources, "ray-worker")
+    args = cast(RayClusterArgs, {"worker_resources": resources})
+    spec = pod_spec(run_cluster(args).resources, "ray-worker")
     [init], [ray] = spec["initContainers"], spec["containers"]
     for kind in ("limits", "requests"):
         assert init["resources"][kind] == {k: ray["resources"][kind][k] for k in ("cpu", "memory")}
@@ -539,7 +540,8 @@ def test_network_policy_admits_the_cluster_on_pinned_ports_only(rendered: list[R
     spec = find(rendered, "networking.k8s.io/v1:NetworkPolicy", "ray").inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"ray.io/cluster": "ray"}}
     assert spec["policyTypes"] == ["Ingress"]
-    rule, _submitters = spec["ingress"]  # the second admits RayJob submitters (tests/unit/test_job.py)
+    # The second rule admits RayJob submitters (tests/unit/jobs/test_component.py).
+    rule, _submitters = spec["ingress"]
     assert rule["from"] == [{"podSelector": {"matchLabels": {"ray.io/cluster": "ray"}}}]
     ports = [(p["port"], p.get("endPort")) for p in rule["ports"]]
     assert ports == [
