@@ -9,13 +9,15 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
+
+from tests.support.waiting import wait_for  # noqa: F401 (test_consumers and test_typescript import it from here)
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "ray-static"
@@ -246,13 +248,3 @@ def open_stack(project_dir: Path, name: str, env: Mapping[str, str], backend: Pa
         env_vars=env_vars,
     )
     return Stack(auto.create_or_select_stack(stack_name=name, work_dir=str(project_dir), opts=opts), backend)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 1.0) -> None:
-    """Polls `predicate` until true or raises naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")

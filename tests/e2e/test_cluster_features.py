@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack, wait_for
+from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack
 from tests.support.manifests import RESTRICTED_CONTAINER
+from tests.support.waiting import wait_for
 
 PROGRAMS = Path(__file__).parent / "programs"
 NAMESPACE = "ray-features"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack, wait_for
+from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack
+from tests.support.waiting import wait_for
 
 PROGRAMS = Path(__file__).parent / "programs"
 

@@ -19,7 +19,8 @@ import pytest
 from pulumi import automation as auto
 
 from ray_static.jobs.settings import resolve_job
-from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack, wait_for
+from tests.e2e.support import REPO, Cluster, Stack, make_project, open_stack
+from tests.support.waiting import wait_for
 
 NAMESPACE = "jobs"
 PROGRAMS = Path(__file__).parent / "programs"

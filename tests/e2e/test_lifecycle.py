@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from tests.e2e.support import Cluster, Stack, make_project, open_stack, wait_for
+from tests.e2e.support import Cluster, Stack, make_project, open_stack
+from tests.support.waiting import wait_for
 
 NAMESPACE = "ray"
 HEAD = "ray.io/cluster=ray,ray.io/node-type=head"

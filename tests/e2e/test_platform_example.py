@@ -13,8 +13,9 @@ import pytest
 
 from ray_static import DEFAULT_IMAGE
 from ray_static.version import __version__
-from tests.e2e.support import Cluster, Stack, open_stack, wait_for
+from tests.e2e.support import Cluster, Stack, open_stack
 from tests.e2e.test_consumers import make_checkout, make_pulumi_home, pulumi_cli
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,26 @@
-"""Fixtures for the real-node tests: one real node per module, always taken down again."""
+"""Fixtures for the real-node tests: one real node per module, always taken down again (each module's
+stack on it comes from `tests.node.support.deployed_stack`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.support import toolchain_env
-from tests.node.support import TIMINGS, RealNode, log, node_dir, node_logs_tail, node_sh, snapshot, timed
+from tests.node.support import (
+    TIMINGS,
+    NodeSession,
+    RealNode,
+    log,
+    node_dir,
+    node_logs_tail,
+    node_sh,
+    snapshot,
+    timed,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,15 +36,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("real node timings")
         for name, seconds in TIMINGS.items():
             terminalreporter.write_line(f"{name:<60} {seconds:7.1f}s")
-
-
-@dataclass
-class NodeSession:
-    """The running node and the machine state from before it came up (the last test compares)."""
-
-    node: RealNode
-    before: str
-    env: dict[str, str]
 
 
 @pytest.fixture(scope="session")

@@ -12,20 +12,26 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+import pytest
 import yaml
+from pulumi import automation as auto
 
 from ray_static import constants as c
-from tests.e2e.support import REPO, Cluster, is_ready
+from tests.e2e.support import REPO, Cluster, Stack, is_ready, make_project, open_stack
+from tests.support.waiting import wait_for
 
 if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
 
-T = TypeVar("T")
+HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
+WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
+"""The pods of the cluster named `ray` (the program's default)."""
 NODE_SH = REPO / "scripts" / "node.sh"
 DEBS_SH = REPO / "scripts" / "debs.sh"
 TIMINGS: dict[str, float] = {}
@@ -41,18 +47,6 @@ def timed(name: str, seconds: float) -> None:
     """Record a measured duration for the session summary."""
     TIMINGS[name] = seconds
     log(f"{name}: {seconds:.1f}s")
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:
-    """Polls `check` until it returns something truthy; AssertionError naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def install_debs(*packages: str) -> None:
@@ -153,7 +147,9 @@ class RayView:
     """Ray's own view of the cluster, read inside the head pod (which has the token as a file from the
     Secret, at RAY_AUTH_TOKEN_PATH)."""
 
-    def __init__(self, node: RealNode, namespace: str, head_selector: str, worker_selector: str) -> None:
+    def __init__(
+        self, node: RealNode, namespace: str, head_selector: str = HEAD, worker_selector: str = WORKERS
+    ) -> None:
         self.node = node
         self.namespace = namespace
         self.head_selector = head_selector
@@ -199,7 +195,10 @@ class RayView:
         """Waits until `complete` holds; the failure names what Kubernetes and Ray showed last."""
         try:
             return wait_for(
-                f"head + {workers} workers ALIVE in Ray", lambda: self.complete(workers, exclude), timeout
+                lambda: self.complete(workers, exclude),
+                timeout,
+                f"head + {workers} workers ALIVE in Ray",
+                interval=2.0,  # each look runs Python in the head pod
             )
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.describe()}") from None
@@ -217,6 +216,105 @@ class RayView:
         except (AssertionError, subprocess.TimeoutExpired, KeyError, ValueError) as exc:
             lines.append(f"ray node table unavailable: {str(exc)[:300]}")
         return "\n".join(lines)
+
+
+@dataclass
+class NodeSession:
+    """The running node and the machine state from before it came up (the last test compares)."""
+
+    node: RealNode
+    before: str
+    env: dict[str, str]
+
+
+@dataclass
+class Deployment:
+    """A test module's stack on the node and Ray's view of its cluster."""
+
+    session: NodeSession
+    stack: Stack
+    ray: RayView
+
+    @property
+    def node(self) -> RealNode:
+        return self.session.node
+
+
+START_TIMEOUT = 300.0
+"""Seconds from `pulumi up` to every pod ALIVE in Ray, on the node's 2 CPUs."""
+
+
+@contextmanager
+def deployed_stack(
+    session: NodeSession,
+    tmp_path_factory: pytest.TempPathFactory,
+    label: str,
+    config: Mapping[str, str],
+    ray: RayView,
+    *,
+    stack_name: str = "node",
+    workers: int | None = None,
+    leftovers: Sequence[tuple[str, str]] = (),
+) -> Iterator[Stack]:
+    """The repository's program as one test module's stack on the node, with `config`.
+
+    With `workers`, `pulumi up` runs before the module's tests and waits for the head and that many
+    workers ALIVE in Ray; without, the module's first test deploys (what it measures). After the tests,
+    whatever happened: `pulumi destroy`, the stack removed, then `leftovers` deleted (kind and name of
+    what the module made beside the stack). A failed deploy fails the module with what Kubernetes, Ray
+    and the node's daemons showed.
+    """
+    work = tmp_path_factory.mktemp(f"{label}-stack")
+    stack = open_stack(make_project(work / "project"), stack_name, session.node.env, work / "backend")
+    stack.set_config(config)
+    t0 = time.monotonic()
+    try:
+        if workers is not None:
+            _deploy(stack, ray, workers)
+            timed(f"{label}: pulumi up -> head + {workers} workers ALIVE", time.monotonic() - t0)
+        yield stack
+    finally:
+        _take_down(stack, session.node, leftovers)
+        timed(f"{label}: the module's stack (deploy, tests, destroy)", time.monotonic() - t0)
+
+
+def _deploy(stack: Stack, ray: RayView, workers: int) -> None:
+    try:
+        stack.up()
+        alive = ray.wait_complete(workers, START_TIMEOUT)
+    except (auto.CommandError, AssertionError) as exc:
+        pytest.fail(f"deploying the module's stack failed: {exc}\n{deploy_diagnostics(ray)}")
+    log(f"ray nodes: {sorted(n['node_ip'] for n in alive)}")
+
+
+def deploy_diagnostics(ray: RayView) -> str:
+    """What explains a cluster that did not come up: its pods and Ray's node table, the namespace's
+    warning events, the tail of each node daemon's log."""
+    parts = [ray.describe()]
+    events = ray.node.kubectl(
+        "get", "events", "-n", ray.namespace, "--field-selector=type=Warning", "--sort-by=.lastTimestamp",
+        check=False,
+    )  # fmt: skip
+    parts.append(f"--- warning events in {ray.namespace}\n{events.stdout[-4000:]}{events.stderr[-1000:]}")
+    parts.append(node_logs_tail())
+    return "\n".join(parts)
+
+
+def _take_down(stack: Stack, node: RealNode, leftovers: Sequence[tuple[str, str]]) -> None:
+    """Teardown never raises: the node goes down next anyway, and the test's own failure matters more."""
+    try:
+        stack.destroy()
+    except Exception as exc:
+        log(f"destroy at teardown: {exc}")
+    try:
+        stack.remove()
+    except Exception as exc:
+        log(f"removing the stack at teardown: {exc}")
+    for kind, name in leftovers:
+        try:
+            node.kubectl("delete", kind, name, "--ignore-not-found", "--wait=true", check=False, timeout=180)
+        except subprocess.TimeoutExpired:
+            log(f"deleting {kind} {name} at teardown: timed out")
 
 
 @contextmanager

@@ -27,13 +27,22 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import Stack, make_project, open_stack
-from tests.node.conftest import NodeSession
-from tests.node.support import RayView, RealNode, install_debs, log, parse_result, timed, wait_for
+from tests.node.support import (
+    HEAD,
+    WORKERS,
+    Deployment,
+    NodeSession,
+    RayView,
+    RealNode,
+    deployed_stack,
+    install_debs,
+    log,
+    parse_result,
+    timed,
+)
+from tests.support.waiting import wait_for
 
 NAMESPACE = "ray"
-HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
-WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
 SPECIAL = "ray.io/cluster=ray,ray.io/group=special"
 N = 3
 """Workers: two in the default group, one in `special`."""
@@ -91,17 +100,10 @@ class Redis:
 
 
 @dataclass
-class Deployed:
-    session: NodeSession
-    stack: Stack
-    ray: RayView
+class Deployed(Deployment):
     redis: Redis
     data_dir: Path
     measured: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    @property
-    def node(self) -> RealNode:
-        return self.session.node
 
 
 REDIS_DEB_PACKAGES = ("redis-server", "redis-tools")
@@ -133,7 +135,7 @@ def redis(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     server = Redis(process, port, password)
     try:
-        wait_for("redis-server answering", lambda: _pong(server), 30, interval=0.5)
+        wait_for(lambda: _pong(server), 30, "redis-server answering", interval=0.5)
         yield server
     finally:
         process.terminate()
@@ -189,9 +191,9 @@ def _prepare_namespace(node: RealNode, redis: Redis, data_dir: Path) -> None:
         }
     )
     wait_for(
-        "the claim Bound",
         lambda: node.get("pvc", "ray-data", "-n", NAMESPACE)["status"].get("phase") == "Bound",
         60,
+        "the claim Bound",
     )
 
 
@@ -204,30 +206,17 @@ def deployed(
     data_dir.chmod(0o1777)  # the pods run as uid 1000; a hostPath volume keeps the host's modes
     (data_dir / DATA_FILE).write_text("hello from the test\n")
     _prepare_namespace(node, redis, data_dir)
-    work = tmp_path_factory.mktemp("features-stack")
-    stack = open_stack(make_project(work / "project"), "node", node.env, work / "backend")
-    stack.set_config(_config(redis.port))
-    deployed = Deployed(real_node, stack, RayView(node, NAMESPACE, HEAD, WORKERS), redis, data_dir)
-    t0 = time.monotonic()
-    try:
-        stack.up()
-        deployed.ray.wait_complete(N, START_TIMEOUT)
-        timed("features: pulumi up -> head + 3 workers ALIVE", time.monotonic() - t0)
-        yield deployed
-    finally:
-        _teardown(deployed)
-        timed("features: the module after the node was up (deploy, tests, destroy)", time.monotonic() - t0)
-
-
-def _teardown(deployed: Deployed) -> None:
-    node = deployed.node
-    try:
-        deployed.stack.destroy()
-    except Exception as exc:  # the node goes down next anyway
-        log(f"destroy at teardown: {exc}")
-    deployed.stack.remove()
-    node.kubectl("delete", "namespace", NAMESPACE, "--wait=true", check=False, timeout=180)
-    node.kubectl("delete", "pv", "ray-data", check=False)
+    view = RayView(node, NAMESPACE)
+    with deployed_stack(
+        real_node,
+        tmp_path_factory,
+        "features",
+        _config(redis.port),
+        view,
+        workers=N,
+        leftovers=[("namespace", NAMESPACE), ("pv", "ray-data")],
+    ) as stack:
+        yield Deployed(real_node, stack, view, redis, data_dir)
 
 
 # --- Ray inside the head pod ---------------------------------------------------------------------------
@@ -391,7 +380,7 @@ def _restart_head(deployed: Deployed, variant: str) -> dict[str, float]:
                 return pod
         return None
 
-    new = wait_for("the new head's container running", running, RESTART_TIMEOUT, interval=0.5)
+    new = wait_for(running, RESTART_TIMEOUT, "the new head's container running", interval=0.5)
     t_running = time.time()
     probe = node.exec(
         NAMESPACE,
@@ -403,7 +392,7 @@ def _restart_head(deployed: Deployed, variant: str) -> dict[str, float]:
     back = parse_result(probe)["at"]
     node.wait_ready(NAMESPACE, HEAD, 1, timeout=RESTART_TIMEOUT)
     ready = _ready_at(node.pods(NAMESPACE, HEAD)[0])
-    wait_for(f"`ray status` listing 1 + {N} active nodes", lambda: _active_nodes(deployed) == 1 + N, 120)
+    wait_for(lambda: _active_nodes(deployed) == 1 + N, 120, f"`ray status` listing 1 + {N} active nodes")
     measured = {
         "head running": t_running - t0,
         "workers back": back - t0,
@@ -604,7 +593,7 @@ def test_6_workers_outlast_a_head_away_longer_than_rays_default_reconnect_timeou
     workers = {n["node_id"] for n in alive if n["node_ip"] != head_ip}
     before = _worker_state(node)
     node.kubectl("scale", "deployment", "ray-head", "-n", NAMESPACE, "--replicas=0")
-    wait_for("no head pod", lambda: not node.get("pods", "-n", NAMESPACE, "-l", HEAD)["items"], 120)
+    wait_for(lambda: not node.get("pods", "-n", NAMESPACE, "-l", HEAD)["items"], 120, "no head pod")
     gone = time.monotonic()
     time.sleep(LONG_OUTAGE)
     node.kubectl("scale", "deployment", "ray-head", "-n", NAMESPACE, "--replicas=1")

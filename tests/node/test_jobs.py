@@ -12,16 +12,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pulumi import automation as auto
 
 from ray_static.jobs.settings import resolve_job
-from tests.e2e.support import Stack, make_project, open_stack
-from tests.node.conftest import NodeSession
-from tests.node.support import RealNode, jobs_api, log, node_stack_config, timed, wait_for
+from tests.node.support import (
+    Deployment,
+    NodeSession,
+    RayView,
+    deployed_stack,
+    jobs_api,
+    node_stack_config,
+    timed,
+)
+from tests.support.waiting import wait_for
 
 NAMESPACE = "ray"
 SERVICE = "ray-head"
@@ -41,15 +47,7 @@ def submission(job: dict[str, Any]) -> tuple[str, str]:
     return settings.submission_id, settings.job_name
 
 
-@dataclass
-class Deployed:
-    session: NodeSession
-    stack: Stack
-
-    @property
-    def node(self) -> RealNode:
-        return self.session.node
-
+class Deployed(Deployment):
     def run(self, *jobs: dict[str, Any]) -> auto.UpResult:
         """`pulumi up` with exactly these jobs in the `jobs` key."""
         self.stack.set_config({"jobs": json.dumps(list(jobs))})
@@ -70,17 +68,10 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    work = tmp_path_factory.mktemp("node-jobs")
-    stack = open_stack(make_project(work / "project"), "node", real_node.node.env, work / "backend")
-    stack.set_config(node_stack_config())
-    try:
-        yield Deployed(real_node, stack)
-    finally:
-        # No destroy: the node goes down next, with everything on it.
-        try:
-            stack.remove()
-        except auto.CommandError as exc:
-            log(f"removing the stack at teardown: {exc}")
+    view = RayView(real_node.node, NAMESPACE)
+    # Deployed by the first test, with its job.
+    with deployed_stack(real_node, tmp_path_factory, "jobs", node_stack_config(), view) as stack:
+        yield Deployed(real_node, stack, view)
 
 
 def status(job: Any) -> str | None:
@@ -158,9 +149,9 @@ def test_removing_a_running_job_stops_it_in_ray_and_deletes_its_job(deployed: De
     timed("pulumi up adding a job not waited for", time.monotonic() - t0)
     assert deployed.stack.outputs()["jobs"]["sleeper"] == {"submission_id": submission_id, "status": None}
     wait_for(
-        f"Ray job {submission_id} RUNNING",
         lambda: status(deployed.ray_jobs().get(submission_id)) == "RUNNING",
         180,
+        f"Ray job {submission_id} RUNNING",
         interval=3,
     )
     assert node.exists("job", job_name, NAMESPACE)

@@ -10,22 +10,27 @@ named like kube-prometheus-stack's.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from ray_static import constants as c
-from tests.e2e.support import Stack, make_project, open_stack
-from tests.node.conftest import NodeSession
-from tests.node.support import RayView, RealNode, log, parse_result, ray_image_pod, timed, wait_for
+from tests.node.support import (
+    WORKERS,
+    Deployment,
+    NodeSession,
+    RayView,
+    RealNode,
+    deployed_stack,
+    log,
+    parse_result,
+    ray_image_pod,
+)
+from tests.support.waiting import wait_for
 
 NAMESPACE = "ray-metrics"
 MONITORING = "monitoring"
-HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
-WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
 GRAFANA = f"http://grafana.{MONITORING}.svc.cluster.local:3000"
 PROMETHEUS = f"http://prometheus-operated.{MONITORING}.svc.cluster.local:9090"
 CONFIG = {
@@ -41,7 +46,6 @@ CONFIG = {
         {"prometheusNamespaces": [MONITORING], "grafanaUrl": GRAFANA, "prometheusUrl": PROMETHEUS}
     ),
 }
-START_TIMEOUT = 300.0
 STAND_INS = """
 import http.server, json, threading
 ANSWERS = {3000: ("/api/health", {"database": "ok"}), 9090: ("/api/v1/query", {"status": "success"})}
@@ -92,37 +96,25 @@ def _stand_ins() -> list[dict[str, Any]]:
     return [pod, *services]
 
 
-@dataclass
-class Deployed:
-    node: RealNode
-    stack: Stack
-    ray: RayView
-
-
 @pytest.fixture(scope="module")
-def deployed(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+def deployed(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     node = real_node.node
     node.kubectl("create", "namespace", MONITORING)
     for obj in _stand_ins():
         node.apply(obj)
     node.wait_ready(MONITORING, "app=stand-ins", 1, timeout=120)
-    work = tmp_path_factory.mktemp("metrics-stack")
-    stack = open_stack(make_project(work / "project"), "metrics", node.env, work / "backend")
-    stack.set_config(CONFIG)
-    view = RayView(node, NAMESPACE, HEAD, WORKERS)
-    t0 = time.monotonic()
-    stack.up()
-    view_nodes = view.wait_complete(1, START_TIMEOUT)
-    timed("pulumi up -> head + 1 worker ALIVE (metrics stack)", time.monotonic() - t0)
-    log(f"ray nodes: {[n['node_ip'] for n in view_nodes]}")
-    try:
-        yield Deployed(node, stack, view)
-    finally:
-        try:
-            stack.destroy()
-        except Exception as exc:  # the node goes down next anyway
-            log(f"destroy at teardown: {exc}")
-        stack.remove()
+    view = RayView(node, NAMESPACE)
+    with deployed_stack(
+        real_node,
+        tmp_path_factory,
+        "metrics",
+        CONFIG,
+        view,
+        stack_name="metrics",
+        workers=1,
+        leftovers=[("namespace", MONITORING)],
+    ) as stack:
+        yield Deployment(real_node, stack, view)
 
 
 def _scrape(node: RealNode, url: str) -> list[str] | None:
@@ -133,39 +125,39 @@ def _scrape(node: RealNode, url: str) -> list[str] | None:
     return lines if any(line.startswith("ray_") for line in lines) else None
 
 
-def test_every_ray_pod_exports_ray_series_to_the_monitoring_namespace(deployed: Deployed) -> None:
+def test_every_ray_pod_exports_ray_series_to_the_monitoring_namespace(deployed: Deployment) -> None:
     node = deployed.node
     pods = [deployed.ray.head(), *node.ready_pods(NAMESPACE, WORKERS)]
     assert len(pods) == 2
     for pod in pods:
         url = f"http://{pod['status']['podIP']}:{c.METRICS_PORT}/metrics"
-        lines = wait_for(f"ray_ series at {url}", lambda url=url: _scrape(node, url), 120, 3)
+        lines = wait_for(lambda url=url: _scrape(node, url), 120, f"ray_ series at {url}", interval=3)
         assert any(line.startswith("# TYPE ray_") for line in lines), lines[:20]
 
 
-def test_the_head_dashboard_exports_on_the_pinned_port(deployed: Deployed) -> None:
+def test_the_head_dashboard_exports_on_the_pinned_port(deployed: Deployment) -> None:
     node = deployed.node
     ip = deployed.ray.head()["status"]["podIP"]
     for url in (
         f"http://{ip}:{c.DASHBOARD_METRICS_PORT}/metrics",
         f"http://ray-head.{NAMESPACE}.svc.cluster.local:{c.DASHBOARD_METRICS_PORT}/metrics",
     ):
-        lines = wait_for(f"ray_ series at {url}", lambda url=url: _scrape(node, url), 120, 3)
+        lines = wait_for(lambda url=url: _scrape(node, url), 120, f"ray_ series at {url}", interval=3)
         assert any(line.startswith("ray_dashboard") for line in lines), lines[:20]
 
 
-def _dashboard(deployed: Deployed, path: str) -> dict[str, Any]:
+def _dashboard(deployed: Deployment, path: str) -> dict[str, Any]:
     head = deployed.ray.head()["metadata"]["name"]
     result = deployed.node.exec(NAMESPACE, head, ["python", "-c", DASHBOARD, path], timeout=60)
     return parse_result(result)
 
 
-def test_the_dashboard_reports_the_grafana_it_was_given(deployed: Deployed) -> None:
+def test_the_dashboard_reports_the_grafana_it_was_given(deployed: Deployment) -> None:
     data = _dashboard(deployed, "/api/grafana_health")["data"]
     log(f"grafana_health: {data}")
     assert data["grafanaHost"] == GRAFANA  # RAY_GRAFANA_IFRAME_HOST: where the browser loads panels from
     assert "default" in data["dashboardUids"]
 
 
-def test_the_dashboard_reaches_the_prometheus_it_was_given(deployed: Deployed) -> None:
+def test_the_dashboard_reaches_the_prometheus_it_was_given(deployed: Deployment) -> None:
     assert _dashboard(deployed, "/api/prometheus_health")["msg"] == "prometheus running"

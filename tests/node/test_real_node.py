@@ -22,11 +22,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import REPO, Stack, is_ready, make_project, open_stack
-from tests.node.conftest import NodeSession
+from tests.e2e.support import REPO, is_ready
 from tests.node.support import (
+    HEAD,
+    WORKERS,
+    Deployment,
+    NodeSession,
     RayView,
-    RealNode,
+    deployed_stack,
     log,
     node_dir,
     node_sh,
@@ -35,13 +38,11 @@ from tests.node.support import (
     ray_image_pod,
     snapshot,
     timed,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 NAMESPACE = "ray"
 CLIENT_NAMESPACE = "ray-clients"
-HEAD = "ray.io/cluster=ray,ray.io/node-type=head"
-WORKERS = "ray.io/cluster=ray,ray.io/node-type=worker"
 N = 3
 """Workers at the start: two in the default group and one in group `gpu`; test 3 sets `workers` to 3."""
 GROUPS = [{"name": "gpu", "replicas": 1, "cpu": "1", "cpuRequest": "200m", "memory": "1Gi", "gpus": 1}]
@@ -64,15 +65,8 @@ GIB = 1024**3
 
 
 @dataclass
-class Deployed:
-    session: NodeSession
-    stack: Stack
-    ray: RayView
+class Deployed(Deployment):
     outputs: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def node(self) -> RealNode:
-        return self.session.node
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +82,10 @@ def deployed(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -
         "-p",
         json.dumps([{"op": "add", "path": "/status/capacity/nvidia.com~1gpu", "value": "1"}]),
     )
-    work = tmp_path_factory.mktemp("node-stack")
-    stack = open_stack(make_project(work / "project"), "node", real_node.node.env, work / "backend")
-    stack.set_config(CONFIG)
-    view = RayView(real_node.node, NAMESPACE, HEAD, WORKERS)
-    try:
+    view = RayView(real_node.node, NAMESPACE)
+    # Deployed by test 1, which measures it.
+    with deployed_stack(real_node, tmp_path_factory, "node", CONFIG, view) as stack:
         yield Deployed(real_node, stack, view)
-    finally:
-        try:
-            stack.destroy()
-        except Exception as exc:  # the node goes down next anyway
-            log(f"destroy at teardown: {exc}")
-        stack.remove()
 
 
 def _ray_cpus(container: dict[str, Any]) -> int:
@@ -372,9 +358,9 @@ def test_4_fault_walkthrough_head_worker_and_every_pod(deployed: Deployed) -> No
     t0 = time.monotonic()
     node.kubectl("delete", "pod", "-n", NAMESPACE, victim, "--wait=false")
     wait_for(
-        f"{victim} gone",
         lambda: victim not in {p["metadata"]["name"] for p in node.pods(NAMESPACE, WORKERS)},
         120,
+        f"{victim} gone",
     )
     alive = ray.wait_complete(workers, REJOIN_TIMEOUT)
     timed("delete a worker pod -> its replacement ALIVE", time.monotonic() - t0)
@@ -419,9 +405,9 @@ def test_5_probes_pass_when_healthy_kubelet_restarts_a_killed_worker_readiness_d
     t0 = time.monotonic()
     node.exec(NAMESPACE, name, ["pkill", "-KILL", "raylet"], container="ray-worker")
     wait_for(
-        f"{name} restarted",
         lambda: node.restarts(node.pod_named(NAMESPACE, name))["ray-worker"] > before,
         120,
+        f"{name} restarted",
     )
     ray.wait_complete(workers, REJOIN_TIMEOUT)
     timed("raylet killed in a worker -> container restarted and ALIVE again", time.monotonic() - t0)
@@ -436,7 +422,7 @@ def test_5_probes_pass_when_healthy_kubelet_restarts_a_killed_worker_readiness_d
     t0 = time.monotonic()
     stop = node.exec(NAMESPACE, name, ["ray", "stop"], container="ray-worker", timeout=120)
     assert stop.returncode == 0, stop.stdout[-2000:] + stop.stderr[-2000:]
-    wait_for(f"{name} not Ready", lambda: not is_ready(node.pod_named(NAMESPACE, name)), budget)
+    wait_for(lambda: not is_ready(node.pod_named(NAMESPACE, name)), budget, f"{name} not Ready")
     timed("ray stop in a worker -> pod not Ready (readiness probe)", time.monotonic() - t0)
     assert node.restarts(node.pod_named(NAMESPACE, name))["ray-worker"] == node.restarts(victim)["ray-worker"]
     node.kubectl("delete", "pod", "-n", NAMESPACE, name, "--wait=false")
@@ -467,9 +453,9 @@ def test_6_destroy_leaves_nothing_and_node_down_restores_the_machine(deployed: D
         "-q",
     ]
     wait_for(
-        "no container left running",
         lambda: subprocess.run(ctr, capture_output=True, text=True, check=False).stdout.strip() == "",
         60,
+        "no container left running",
     )
 
     t0 = time.monotonic()

@@ -5,7 +5,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.support.manifests import RESTRICTED_CONTAINER
+from ray_static import RayClusterArgs
+from tests.support.all_options import ALL_OPTIONS
 from tests.support.render import RenderError, kubernetes_objects, run_cluster, run_programs
 from tests.support.versions import pinned_versions
 
@@ -15,208 +16,9 @@ def kubernetes_version() -> str:
     return ".".join(pinned_versions()["KUBERNETES_VERSION"].split(".")[:2])
 
 
-POD_OPTIONS: dict[str, Any] = {
-    "workers": 2,
-    "head_resources": {"cpu": "2", "memory": "8Gi", "ephemeral_storage": "20Gi"},
-    "worker_resources": {"cpu": "2", "memory": "4Gi", "ephemeral_storage": "10Gi"},
-    "volumes": [
-        {"name": "data", "persistentVolumeClaim": {"claimName": "ray-data", "readOnly": False}},
-        {"name": "settings", "configMap": {"name": "ray-settings", "defaultMode": 0o440}},
-        {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}},
-    ],
-    "volume_mounts": [
-        {"name": "data", "mountPath": "/data"},
-        {"name": "settings", "mountPath": "/etc/ray-settings", "readOnly": True},
-    ],
-    "sidecars": [
-        {
-            "name": "log-shipper",
-            "image": "fluent/fluent-bit:3.2",
-            "args": ["--config=/etc/ray-settings/fluent-bit.conf"],
-            "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}},
-            "volumeMounts": [
-                {"name": "data", "mountPath": "/data", "readOnly": True},
-                {"name": "settings", "mountPath": "/etc/ray-settings", "readOnly": True},
-            ],
-            "securityContext": RESTRICTED_CONTAINER,
-        }
-    ],
-    "init_containers": [
-        {
-            "name": "fetch-model",
-            "image": "busybox:1.36",
-            "command": ["sh", "-c", "cp -r /etc/ray-settings/. /scratch/"],
-            "volumeMounts": [
-                {"name": "settings", "mountPath": "/etc/ray-settings", "readOnly": True},
-                {"name": "scratch", "mountPath": "/scratch"},
-            ],
-            "securityContext": RESTRICTED_CONTAINER,
-        }
-    ],
-    "env": {"RAY_LOG_TO_STDERR": "1"},
-    "secret_env": {"HF_TOKEN": {"secret": "hugging-face", "key": "token"}},
-    "env_from": [
-        {"configMapRef": {"name": "ray-env"}},
-        {"secretRef": {"name": "ray-env-secrets", "optional": True}, "prefix": "APP_"},
-    ],
-    "labels": {"team": "ml"},
-    "annotations": {"example.com/owner": "ml-platform"},
-    "ray_resources": {"pool-a": 1},
-    "ray_labels": {"zone": "a"},
-    "ray_start_args": ["--object-store-memory=1000000000"],
-    "image_pull_secrets": ["regcred"],
-    "node_selector": {"pool": "ray"},
-    "topology_spread_constraints": [
-        # Without a labelSelector: ray-static fills in the group's own selector.
-        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"},
-        {
-            "maxSkew": 2,
-            "topologyKey": "topology.kubernetes.io/zone",
-            "whenUnsatisfiable": "DoNotSchedule",
-            "labelSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["ml"]}]},
-            "minDomains": 2,
-            "nodeAffinityPolicy": "Honor",
-        },
-    ],
-    "priority_class_name": "ray-standard",
-    "termination_grace_period_seconds": 120,
-    "head": {
-        "image": "rayproject/ray:2.60.0-py311",
-        "volumes": [{"name": "head-state", "emptyDir": {}}],
-        "volume_mounts": [{"name": "head-state", "mountPath": "/var/lib/ray-head"}],
-        "sidecars": [
-            {
-                "name": "dashboard-proxy",
-                "image": "nginxinc/nginx-unprivileged:1.27",
-                "ports": [{"name": "proxy", "containerPort": 8443}],
-                "volumeMounts": [{"name": "head-state", "mountPath": "/state"}],
-                "securityContext": RESTRICTED_CONTAINER,
-            }
-        ],
-        "ray_resources": {"head-only": 1},
-        "ray_labels": {"role": "head"},
-        "ray_start_args": ["--include-dashboard=true"],
-        "env": {"RAY_DEDUP_LOGS": "0"},
-        "labels": {"tier": "control"},
-        "priority_class_name": "ray-critical",
-        "termination_grace_period_seconds": 300,
-        "tolerations": [
-            {"key": "dedicated", "operator": "Equal", "value": "ray-head", "effect": "NoSchedule"}
-        ],
-    },
-    "worker_groups": [
-        {
-            "name": "amd",
-            "replicas": 2,
-            "resources": {
-                "cpu": "8",
-                "memory": "32Gi",
-                "gpus": 1,
-                "gpu_resource": "amd.com/gpu",
-                "ephemeral_storage": "100Gi",
-            },
-            "volumes": [
-                {"name": "models", "persistentVolumeClaim": {"claimName": "models", "readOnly": True}}
-            ],
-            "volume_mounts": [{"name": "models", "mountPath": "/models", "readOnly": True}],
-            "sidecars": [
-                {
-                    "name": "gpu-exporter",
-                    "image": "rocm/device-metrics-exporter:v1.2.0",
-                    "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True}],
-                    "securityContext": RESTRICTED_CONTAINER,
-                }
-            ],
-            "ray_resources": {"accelerator-mi300": 1, "pool-a": 0},
-            "ray_labels": {"accelerator": "mi300"},
-            "node_selector": {"amd.com/gpu.present": "true"},
-            "tolerations": [{"key": "amd.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-            "topology_spread_constraints": [
-                {
-                    "maxSkew": 1,
-                    "topologyKey": "topology.kubernetes.io/zone",
-                    "whenUnsatisfiable": "DoNotSchedule",
-                }
-            ],
-            "priority_class_name": "ray-gpu",
-        },
-        {
-            "name": "mig",
-            "replicas": 1,
-            "resources": {"cpu": "4", "memory": "16Gi", "gpus": 1, "gpu_resource": "nvidia.com/mig-1g.5gb"},
-            "env_from": [{"configMapRef": {"name": "mig-env"}}],
-            "secret_env": {"NGC_KEY": {"secret": "ngc", "key": "api-key"}},
-            "ray_start_args": ["--object-store-memory=2000000000"],
-        },
-    ],
-    "gcs_fault_tolerance": {
-        "redis_address": "redis.ray.svc.cluster.local:6379",
-        "redis_password_secret": "redis",
-        "redis_password_key": "password",
-        "external_storage_namespace": "ray-prod",
-    },
-    "pod_disruption_budget": True,
-}
-"""Every pod option at the top level, over-ridden or added to for the head and two GPU groups (AMD, MIG)."""
-
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "default": {},
-    "everything": {
-        "workers": 2,
-        "worker_groups": [
-            {
-                "name": "gpu",
-                "replicas": 1,
-                "resources": {"cpu": "4", "memory": "16Gi", "gpus": 2, "cpu_request": "3500m"},
-                "node_selector": {"accelerator": "a100"},
-                "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-            }
-        ],
-        "node_selector": {"pool": "ray"},
-        "tolerations": [
-            {"key": "x", "operator": "Equal", "value": "y", "effect": "NoExecute", "toleration_seconds": 60}
-        ],
-        "affinity": {
-            "podAntiAffinity": {
-                "preferredDuringSchedulingIgnoredDuringExecution": [
-                    {
-                        "weight": 100,
-                        "podAffinityTerm": {
-                            "topologyKey": "kubernetes.io/hostname",
-                            "labelSelector": {"matchLabels": {"ray.io/cluster": "ray"}},
-                        },
-                    }
-                ]
-            }
-        },
-        "image_pull_secrets": ["regcred"],
-        "env": {"RAY_LOG_TO_STDERR": "1"},
-        "pod_annotations": {"example.com/team": "ml"},
-        "service_type": "LoadBalancer",
-        "allowed_client_namespaces": ["ml-clients"],
-        "allowed_client_pod_labels": {"ray-client": "true"},
-    },
-    "metrics, dashboards, Ingress, Service options (the PodMonitor: test_observability.py)": {
-        "metrics": {
-            "prometheus_namespaces": ["monitoring"],
-            "grafana_dashboards": True,
-            "grafana_url": "http://grafana.monitoring.svc",
-            "prometheus_url": "http://prometheus-operated.monitoring.svc:9090",
-        },
-        "ingress": {
-            "host": "ray.example.com",
-            "class_name": "nginx",
-            "tls_secret": "ray-tls",
-            "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
-            "path": "/ray",
-            "controller_namespaces": ["ingress-nginx"],
-        },
-        "service_type": "LoadBalancer",
-        "service_annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
-        "load_balancer_source_ranges": ["203.0.113.0/24"],
-        "serve": True,
-    },
-    "pod options at every level, GCS fault tolerance, disruption budget": POD_OPTIONS,
+    "every option (the PodMonitor: test_observability.py)": dict(ALL_OPTIONS),
     "older ray, auth off, existing namespace": {
         "image": "rayproject/ray:2.47.1",
         "auth": False,
@@ -255,10 +57,15 @@ def _names(items: list[dict[str, Any]] | None) -> list[str]:
     return [item["name"] for item in items or []]
 
 
-def test_the_pod_options_configuration_renders_every_option_it_validates() -> None:
+def test_the_every_option_configuration_sets_every_option() -> None:
+    """A new option joins ALL_OPTIONS, so the schema check above covers it."""
+    assert sorted(ALL_OPTIONS) == sorted(RayClusterArgs.__annotations__)
+
+
+def test_the_every_option_configuration_renders_every_option_it_validates() -> None:
     """The schema check above proves something only if each option reached the manifests: the user's
     objects at each level, and the values derived from the rest."""
-    specs = _pod_specs(POD_OPTIONS)
+    specs = _pod_specs(dict(ALL_OPTIONS))
     assert sorted(specs) == ["ray-head", "ray-worker", "ray-worker-amd", "ray-worker-mig"]
     head, default, amd, mig = (
         specs[n] for n in ("ray-head", "ray-worker", "ray-worker-amd", "ray-worker-mig")
