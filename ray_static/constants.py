@@ -113,7 +113,13 @@ NOFILE_LIMIT = 65536
 workers exceed the common default of 1024 (kuberay#4860)."""
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 
-GCS_WAIT_INTERVAL_SECONDS = 5
+GCS_WAIT_INTERVAL_SECONDS = 0.5
+"""How often a waiting worker tries the GCS port (a bash TCP connect: nearly free)."""
+GCS_WAIT_MESSAGE_SECONDS = 10
+"""How often it says in its log what it waits for."""
+WAIT_CONTAINER_CPU = "200m"
+WAIT_CONTAINER_MEMORY = "512Mi"
+"""The init container that waits for the GCS runs a bash loop only."""
 POD_IP_ENV = "RAY_STATIC_POD_IP"
 """The pod's IP (downward API), for `ray start --node-ip-address`: without it Ray finds its address by
 dialling a public DNS server, which a private cluster cannot reach."""

@@ -87,6 +87,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
 def write(results: dict[str, Any], page: Path) -> None:
     svg = page.parent / "benchmarks" / "startup-timeline.svg"
+    svg.parent.mkdir(parents=True, exist_ok=True)
     chart(results, svg)
     runs = results["runs"]
     lines = [

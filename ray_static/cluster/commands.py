@@ -78,11 +78,22 @@ def worker_start_args(settings: Settings, resources: Resources, pod: PodOptions)
 
 
 def wait_for_gcs_script(gcs_address: str) -> str:
-    """A bash loop that returns once the head's GCS answers `ray health-check` (token from the env)."""
-    address = shlex.quote(gcs_address)
+    """A bash loop that returns once the head's GCS accepts a TCP connection, saying every few seconds
+    what it waits for.
+
+    Bash alone (its /dev/tcp): a `ray health-check` is a Python start, about a second of CPU per try, and
+    the wait runs on every worker at once while the head starts. A GCS that listens takes `ray start`'s
+    own connection; one that rejects the worker (another Ray version, a wrong token) fails `ray start`
+    with Ray's error in the container's log, where a health-check loop would have waited silently.
+    """
+    host, port = gcs_address.rsplit(":", 1)
+    every = round(c.GCS_WAIT_MESSAGE_SECONDS / c.GCS_WAIT_INTERVAL_SECONDS)
+    say = f'echo "waiting for the Ray head (GCS at {gcs_address})"'
     return (
-        f"until ray health-check --address={address} >/dev/null 2>&1; do "
-        f'echo "waiting for the Ray head (GCS at {gcs_address})"; '
+        "tries=0; "
+        f"until (exec 3<>{shlex.quote(f'/dev/tcp/{host}/{port}')}) 2>/dev/null; do "
+        f"if [ $((tries % {every})) -eq 0 ]; then {say}; fi; "
+        "tries=$((tries + 1)); "
         f"sleep {c.GCS_WAIT_INTERVAL_SECONDS}; "
         "done"
     )

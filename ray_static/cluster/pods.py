@@ -163,20 +163,9 @@ def head_container(settings: Settings) -> core.ContainerArgs:
     )
 
 
-def wait_resources(resources: Resources) -> core.ResourceRequirementsArgs:
-    """The wait container gets the Ray container's CPU and memory: its `ray health-check` is a Python
-    start (about 1 s of CPU), five times slower under a 200m limit. An init container's requests count
-    only up to the largest of the pod's, so the pod is scheduled the same, and requests equal limits
-    wherever the Ray container's do (a Guaranteed pod stays Guaranteed)."""
-    return core.ResourceRequirementsArgs(
-        limits={"cpu": resources.cpu, "memory": resources.memory},
-        requests={"cpu": resources.cpu_request, "memory": resources.memory_request},
-    )
-
-
-def wait_gcs_container(settings: Settings, group: WorkerGroup) -> core.ContainerArgs:
-    """Init container: same image, env and security as Ray, loops `ray health-check` until the GCS answers."""
-    pod = group.pod
+def wait_gcs_container(settings: Settings, pod: PodOptions) -> core.ContainerArgs:
+    """Init container: same image, env and security as Ray, waits until the GCS accepts connections (a
+    bash loop: small requests, equal to its limits, so a Guaranteed pod stays Guaranteed)."""
     return core.ContainerArgs(
         name=c.WAIT_CONTAINER,
         image=pod.image,
@@ -184,7 +173,10 @@ def wait_gcs_container(settings: Settings, group: WorkerGroup) -> core.Container
         command=wait_for_gcs_command(settings),
         env=ray_env(settings, settings.gcs_address, pod),
         env_from=pod.env_from or None,  # type: ignore[arg-type]  # wire format, passed through
-        resources=wait_resources(group.resources),
+        resources=core.ResourceRequirementsArgs(
+            limits={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
+            requests={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
+        ),
         volume_mounts=ray_mounts(settings, shm=False) or None,
         security_context=container_security_context(settings.read_only_root_filesystem),
     )
@@ -318,7 +310,7 @@ def worker_pod_template(
             pod,
             containers=[worker_container(settings, group), *pod.sidecars],
             # The user's init containers first: they may prepare what Ray needs, and need no head.
-            init_containers=[*pod.init_containers, wait_gcs_container(settings, group)],
+            init_containers=[*pod.init_containers, wait_gcs_container(settings, pod)],
             resources=group.resources,
             selector=selector_labels(settings, c.WORKER, group.group),
         ),

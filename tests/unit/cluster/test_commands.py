@@ -1,6 +1,8 @@
 """`ray start` lines, the GCS wait loop, and the version-dependent probes."""
 
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -33,12 +35,6 @@ def test_every_flag_exists_in_the_installed_ray() -> None:
     assert used <= known, used - known
 
 
-def test_health_check_subcommand_takes_address() -> None:
-    from ray.scripts.scripts import healthcheck  # noqa: PLC0415
-
-    assert "--address" in {opt for param in healthcheck.params for opt in param.opts}
-
-
 def test_pinned_ports_match_the_constants() -> None:
     assert pinned_port_args() == [
         f"--node-manager-port={c.NODE_MANAGER_PORT}",
@@ -51,29 +47,23 @@ def test_pinned_ports_match_the_constants() -> None:
     ]
 
 
-def test_wait_loop_is_valid_bash_and_loops_until_healthy() -> None:
-    script = wait_for_gcs_script("ray-head.ray.svc.cluster.local:6379")
-    subprocess.run(["bash", "-n", "-c", script], check=True)
-    # With a fake `ray` that succeeds on the third call, the loop exits after two waits.
-    fake = 'n=0; ray() { n=$((n+1)); [ "$n" -ge 3 ]; }; sleep() { :; }; '
-    result = subprocess.run(
-        ["bash", "-c", fake + script + '; echo "calls=$n"'], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.count("waiting for the Ray head") == 2
-    assert result.stdout.strip().endswith("calls=3")
-
-
 def test_worker_command_waits_then_execs_ray_start() -> None:
     settings = resolve("ray", {})
     command = worker_command(settings, settings.groups[0].resources, settings.groups[0].pod)
     subprocess.run(["bash", "-n", "-c", command[2]], check=True)
-    fake = 'ray() { echo "ray $*"; }; '
-    out = subprocess.run(
-        ["bash", "-c", fake + command[2].replace("exec ray", "ray")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with socket.socket() as server:  # the GCS, listening: the wait returns at once
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        local = f"/dev/tcp/127.0.0.1/{server.getsockname()[1]}"
+        script = command[2].replace("/dev/tcp/ray-head.ray.svc.cluster.local/6379", local)
+        fake = 'ray() { echo "ray $*"; }; '
+        out = subprocess.run(
+            ["bash", "-c", fake + script.replace("exec ray", "ray")],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
     assert out.stdout.startswith("ray start --address=ray-head.ray.svc.cluster.local:6379 ")
 
 
@@ -142,3 +132,31 @@ def test_legacy_head_probe_fits_its_two_checks_in_its_timeout() -> None:
 def test_legacy_probe_checks_gcs_on_the_head_only() -> None:
     assert "gcs_healthz" in legacy_health_command(c.HEAD)[-1]
     assert "gcs_healthz" not in legacy_health_command(c.WORKER)[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_gcs_wait_returns_once_the_port_listens_and_not_before() -> None:
+    """The wait script in bash itself: it keeps waiting (and says so) while nothing listens, and returns
+    within an interval of the port opening."""
+    port = _free_port()
+    wait = subprocess.Popen(
+        ["/bin/bash", "-c", wait_for_gcs_script(f"127.0.0.1:{port}")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(1.2)
+        assert wait.poll() is None, "returned while nothing listened"
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", port))
+            server.listen()
+            opened = time.monotonic()
+            wait.wait(timeout=5)
+            assert wait.returncode == 0 and time.monotonic() - opened < 2 * c.GCS_WAIT_INTERVAL_SECONDS + 0.5
+    finally:
+        wait.kill()
+        out, _ = wait.communicate()
+    assert out.splitlines() == [f"waiting for the Ray head (GCS at 127.0.0.1:{port})"]

@@ -1,6 +1,6 @@
 """RayCluster under Pulumi mocks: every object, name, parent, option and output."""
 
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -8,6 +8,7 @@ import pytest
 
 from ray_static import RayCluster, RayClusterArgs
 from ray_static import constants as c
+from ray_static.cluster.commands import wait_for_gcs_script
 from tests.support.manifests import (
     RESTRICTED_CONTAINER,
     RESTRICTED_POD,
@@ -181,7 +182,7 @@ def test_workers_join_by_fqdn_after_waiting_for_the_gcs(rendered: list[Rendered]
     assert worker["command"][:2] == ["/bin/bash", "-c"]
     script = worker["command"][2]
     wait, _, start = script.partition("; exec ")
-    assert wait.startswith(f"until ray health-check --address={FQDN}:6379 ")
+    assert wait.startswith(wait_for_gcs_script(f"{FQDN}:6379") + "; ulimit ")
     assert start.split() == [
         "ray",
         "start",
@@ -204,26 +205,13 @@ def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
     assert init["name"] == "wait-gcs-ready"
     assert init["image"] == c.DEFAULT_IMAGE
     assert init["command"][:2] == ["/bin/bash", "-c"]
-    assert f"ray health-check --address={FQDN}:6379" in init["command"][2]
-    assert "sleep 5" in init["command"][2]
+    assert init["command"][2] == wait_for_gcs_script(f"{FQDN}:6379")
     assert "exec ray start" not in init["command"][2]
     worker = spec["containers"][0]
     assert init["env"] == worker["env"]
     assert init["securityContext"] == worker["securityContext"]
-
-
-@pytest.mark.parametrize(
-    "resources",
-    [{}, {"cpu": "4", "memory": "8Gi", "gpus": 1}, {"cpu": "2", "cpu_request": "500m", "memory": "2Gi"}],
-)
-def test_the_wait_container_runs_with_the_ray_containers_cpu_and_memory(resources: dict[str, Any]) -> None:
-    """Its `ray health-check` (a Python start) is not throttled to a fraction of a CPU; the pod's
-    scheduling (the largest of init and app requests) and QoS class stay the Ray container's."""
-    args = cast(RayClusterArgs, {"worker_resources": resources})
-    spec = pod_spec(run_cluster(args).resources, "ray-worker")
-    [init], [ray] = spec["initContainers"], spec["containers"]
-    for kind in ("limits", "requests"):
-        assert init["resources"][kind] == {k: ray["resources"][kind][k] for k in ("cpu", "memory")}
+    # Small, with requests equal to limits: a Guaranteed pod stays Guaranteed.
+    assert init["resources"]["limits"] == init["resources"]["requests"] == {"cpu": "200m", "memory": "512Mi"}
 
 
 @pytest.mark.parametrize("workers", [0, 1, 1000])
