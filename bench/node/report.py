@@ -1,5 +1,6 @@
 """The startup page: medians and ratios to the floor, the per-phase timeline table and its chart."""
 
+import json
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -123,5 +124,37 @@ def write(results: dict[str, Any], page: Path) -> None:
         "",
         *_phase_table(results),
         "",
+        *_history(),
     ]
     page.write_text("\n".join(lines))
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+HISTORY = (
+    (
+        "Before the cuts (10566cd): readiness after 10 s, workers wait with `ray health-check` every 5 s",
+        "node-startup-before.json",
+    ),
+    ("With the startup probe only (f429c06)", "node-startup-after-probe.json"),
+)
+"""Earlier runs kept in bench/results, shown under the current one so the page says what each cut bought."""
+
+
+def _history() -> list[str]:
+    lines = ["## Earlier runs, same command", ""]
+    for title, name in HISTORY:
+        path = RESULTS / name
+        if not path.exists():
+            continue
+        earlier = json.loads(path.read_text())
+        lines += [
+            f"### {title}",
+            "",
+            f"Measured {earlier['date']}.",
+            "",
+            "| | median | ratio to the floor |",
+            "| --- | --- | --- |",
+        ]
+        lines += [f"| {n} | {v:.1f} s | {r:.2f} |" for n, v, r in headline_rows(earlier)]
+        lines += ["", *_phase_table(earlier), ""]
+    return lines
