@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, cast, get_args, is_typeddict
 
 from program.jobs import JobConfig, parse_jobs
 from program.options import PROGRAM_KEYS
@@ -63,8 +63,11 @@ TOLERATION_FIELDS = {camel(name): name for name in TolerationArgs.__annotations_
 
 
 def record_fields(option: Option) -> dict[str, str]:
-    """camelCase JSON field -> field of the TypedDict a record option holds (MetricsArgs, IngressArgs)."""
-    return {camel(name): name for name in RayClusterArgs.__annotations__[option.path].__annotations__}
+    """camelCase JSON field -> field of the TypedDict a record option holds (MetricsArgs, IngressArgs), also
+    where it is a `pulumi.Input` of one (EgressArgs)."""
+    hint = RayClusterArgs.__annotations__[option.path]
+    record = next((t for t in (hint, *get_args(hint)) if is_typeddict(t)), hint)
+    return {camel(name): name for name in record.__annotations__}
 
 
 @dataclass(frozen=True)

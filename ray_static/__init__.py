@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
 from ray_static.errors import RayStaticConfigError
 from ray_static.inputs.cluster import (
+    EgressArgs,
     GcsFaultToleranceArgs,
     HeadArgs,
     IngressArgs,
@@ -46,6 +47,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_IMAGE",
     "RAY_VERSION",
+    "EgressArgs",
     "GcsFaultToleranceArgs",
     "HeadArgs",
     "IngressArgs",

@@ -10,6 +10,9 @@
 #   scripts/node.sh kubeconfig-path  print where `up` writes the kubeconfig
 #   scripts/node.sh snapshot         print the machine state `down` restores (network, iptables, sysctls,
 #                                    mounts, paths, cgroups)
+#   scripts/node.sh policy up|down   start (wait until it enforces) or stop the NetworkPolicy engine on the
+#                                    running node: kube-router in firewall mode (piece kube-router); `down`
+#                                    of the node stops it too
 #
 # Network (nothing can leave the machine):
 #   bridge $BRIDGE with the node IP $NODE_IP/24 = the pods' gateway; pods get addresses from
@@ -42,6 +45,12 @@ NOT_READY_TAINT=ray-static.dev/network-not-ready
 COREDNS_READY_ADDR=127.0.0.1:18181
 # Debian packages the node runs on (beyond a new machine's); `up` installs the missing ones (scripts/debs.sh).
 DEB_PACKAGES=(containerd runc containernetworking-plugins iptables nftables iproute2 curl)
+# What the NetworkPolicy engine drives besides iptables (`policy up` installs it).
+POLICY_DEB_PACKAGES=(ipset)
+# kube-router's jump comes first in FORWARD (it moves it back there at every sync) and ACCEPTs what its
+# policies allow, ahead of GUARD_CHAIN: this copy in the mangle table, which runs before filter, keeps
+# pod-subnet traffic inside the pod subnet while the engine runs (DROP: REJECT exists only in filter).
+POLICY_GUARD_CHAIN=RAY-STATIC-NODE-POLICY-GUARD
 CNI_BIN_DIR=/usr/lib/cni
 
 NODE_DIR="$CACHE_ROOT/node"
@@ -90,6 +99,11 @@ load_toolchain() {
   KUBELET="$("$SCRIPT_DIR/toolchain.sh" dir kubernetes-node)/kubelet"
   KUBE_PROXY="$("$SCRIPT_DIR/toolchain.sh" dir kubernetes-node)/kube-proxy"
   COREDNS="$("$SCRIPT_DIR/toolchain.sh" dir coredns)/coredns"
+}
+
+load_policy_engine() {
+  "$SCRIPT_DIR/toolchain.sh" build kube-router >&2 8>&- || die "building kube-router failed (see the lines above)"
+  KUBE_ROUTER="$("$SCRIPT_DIR/toolchain.sh" dir kube-router)/kube-router"
 }
 
 kctl() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
@@ -462,6 +476,87 @@ cmd_up() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
+# The NetworkPolicy engine (tests/node/test_network_policy.py)
+# ---------------------------------------------------------------------------------------------------------
+# kube-router v2.1.0 in firewall mode only: no routing (the CNI bridge does it), no service proxy
+# (kube-proxy does it), no CNI config, no health or metrics listener. It reads the policies, pods and
+# namespaces from the API and programs iptables and ipsets. Security flaws are reported against v2.1.0;
+# it runs only here, on the throwaway test node of this machine (loopback API, a bridge no other host
+# reaches), never on a user's cluster: users bring their own engine.
+ensure_policy_guard() {
+  iptables -w -t mangle -N "$POLICY_GUARD_CHAIN" 2>/dev/null || true
+  iptables -w -t mangle -F "$POLICY_GUARD_CHAIN"
+  iptables -w -t mangle -A "$POLICY_GUARD_CHAIN" -s "$POD_CIDR" -d "$POD_CIDR" -j RETURN
+  iptables -w -t mangle -A "$POLICY_GUARD_CHAIN" -s "$POD_CIDR" -j DROP
+  while iptables -w -t mangle -D FORWARD -j "$POLICY_GUARD_CHAIN" 2>/dev/null; do :; done
+  iptables -w -t mangle -I FORWARD 1 -j "$POLICY_GUARD_CHAIN"
+}
+
+# What kube-router leaves in iptables and ipset (the same as its own --cleanup-config does for policies,
+# without the rest of that command, which also flushes every IPVS service of the machine).
+remove_policy_rules() {
+  local chain rule set
+  for chain in INPUT FORWARD OUTPUT; do
+    iptables -w -S "$chain" 2>/dev/null | { grep -- '-j KUBE-ROUTER-' || true; } | while read -r rule; do
+      # The rule as iptables -S printed it (its comment quoted), turned into a delete.
+      eval "iptables -w -D ${rule#-A }" || true
+    done || true
+  done
+  for chain in $(iptables -w -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-(ROUTER|NWPLCY|POD-FW)-/ {print $2}'); do
+    iptables -w -F "$chain" 2>/dev/null || true
+  done
+  for chain in $(iptables -w -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^KUBE-(ROUTER|NWPLCY|POD-FW)-/ {print $2}'); do
+    iptables -w -X "$chain" 2>/dev/null || true
+  done
+  if command -v ipset >/dev/null; then
+    for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-(SRC|DST)-' || true); do
+      ipset destroy "$set" 2>/dev/null || log "could not destroy ipset $set"
+    done
+  fi
+  while iptables -w -t mangle -D FORWARD -j "$POLICY_GUARD_CHAIN" 2>/dev/null; do :; done
+  iptables -w -t mangle -F "$POLICY_GUARD_CHAIN" 2>/dev/null || true
+  iptables -w -t mangle -X "$POLICY_GUARD_CHAIN" 2>/dev/null || true
+}
+
+# Enforcing once the first full sync has written its chains and the node's pods have firewall chains.
+# shellcheck disable=SC2317 # runs as wait_until's command
+policy_synced() {
+  iptables -w -S KUBE-ROUTER-FORWARD >/dev/null 2>&1 && grep -q "sync iptables took" "$LOG_DIR/kube-router.log"
+}
+
+cmd_policy_up() {
+  require_root
+  mkdir -p "$LOG_DIR"
+  lock_node
+  eval "$("$SCRIPT_DIR/toolchain.sh" env 2>/dev/null)"
+  node_ready || die "the node is not up: scripts/node.sh up first"
+  debs_install "${POLICY_DEB_PACKAGES[@]}" || die "the policy engine's Debian packages are missing (see above)"
+  load_policy_engine
+  daemon_alive kube-router && { log "kube-router already runs"; return 0; }
+  local t0=$SECONDS
+  : >"$LOG_DIR/kube-router.log"
+  ensure_policy_guard
+  start_daemon kube-router "$LOG_DIR/kube-router.log" "$KUBE_ROUTER" --kubeconfig "$KUBECONFIG_PATH" \
+    --hostname-override "$NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --enable-cni=false --service-cluster-ip-range "$SERVICE_CIDR" --health-port=0 --metrics-port=0 \
+    --iptables-sync-period=1m --v=1
+  wait_until 60 policy_synced || fail_with_log kube-router "$LOG_DIR/kube-router.log" "no policy sync within 60s"
+  daemon_alive kube-router || fail_with_log kube-router "$LOG_DIR/kube-router.log" "kube-router exited"
+  log "kube-router enforces NetworkPolicies (up took $((SECONDS - t0))s; log $LOG_DIR/kube-router.log)"
+}
+
+cmd_policy_down() {
+  require_root
+  mkdir -p "$LOG_DIR"
+  lock_node
+  stop_daemon kube-router
+  remove_policy_rules
+  # The filter guard goes back in front of kube-proxy's jumps (kube-router had taken the first place).
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then ensure_guard; fi
+  log "no NetworkPolicy engine runs"
+}
+
+# ---------------------------------------------------------------------------------------------------------
 # down
 # ---------------------------------------------------------------------------------------------------------
 kill_containers() {
@@ -554,6 +649,8 @@ cmd_down() {
   mkdir -p "$LOG_DIR"
   lock_node
   KUBE_PROXY="$("$SCRIPT_DIR/toolchain.sh" dir kubernetes-node)/kube-proxy"
+  stop_daemon kube-router
+  remove_policy_rules
   stop_daemon kubelet
   stop_daemon kube-proxy
   stop_daemon coredns
@@ -595,6 +692,7 @@ cmd_status() {
   for d in containerd kube-proxy coredns kubelet; do
     if daemon_alive "$d"; then echo "  $d: running (pid $(cat "$NODE_DIR/pids/$d"))"; else echo "  $d: NOT running"; state=1; fi
   done
+  if daemon_alive kube-router; then echo "  kube-router (NetworkPolicy engine): running (pid $(cat "$NODE_DIR/pids/kube-router"))"; fi
   if node_ready; then
     echo "node $NODE_NAME: Ready, kubeconfig $KUBECONFIG_PATH"
     kctl get nodes -o wide 2>/dev/null || true
@@ -623,7 +721,13 @@ main() {
     status) cmd_status ;;
     kubeconfig-path) echo "$KUBECONFIG_PATH" ;;
     snapshot) cmd_snapshot ;;
-    *) echo "usage: $0 up|down|status|kubeconfig-path|snapshot" >&2; exit 2 ;;
+    policy)
+      case "${2:-}" in
+        up) cmd_policy_up ;;
+        down) cmd_policy_down ;;
+        *) echo "usage: $0 policy up|down" >&2; exit 2 ;;
+      esac ;;
+    *) echo "usage: $0 up|down|status|kubeconfig-path|snapshot|policy up|down" >&2; exit 2 ;;
   esac
 }
 main "$@"; exit $?

@@ -6,6 +6,7 @@ import pulumi_kubernetes.meta.v1 as meta
 import pulumi_kubernetes.networking.v1 as networking
 
 from ray_static import constants as c
+from ray_static.cluster.egress import egress_rules
 from ray_static.cluster.labels import cluster_selector, labels
 from ray_static.config.settings import Settings
 
@@ -127,8 +128,9 @@ def exposure_rules(settings: Settings) -> list[networking.NetworkPolicyIngressRu
 
 
 def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
-    """Ingress to this cluster's pods only from its own pods, plus the allowed clients on the client ports
-    and RayJob submitters on the dashboard port."""
+    """Ingress to this cluster's pods only from its own pods, plus the allowed clients (namespaces, pod
+    labels, outside ranges) on the client ports and RayJob submitters on the dashboard port; with `egress`
+    set, egress only to what cluster/egress.py allows."""
     rules = [
         networking.NetworkPolicyIngressRuleArgs(
             from_=[
@@ -151,6 +153,10 @@ def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
                 pod_selector=meta.LabelSelectorArgs(match_labels=dict(settings.allowed_client_pod_labels))
             )
         )
+    clients += [
+        networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=cidr))
+        for cidr in settings.allowed_client_cidrs
+    ]
     if clients:
         rules.append(
             networking.NetworkPolicyIngressRuleArgs(
@@ -159,13 +165,15 @@ def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
         )
     rules.append(job_submitter_rule())
     rules.extend(exposure_rules(settings))
+    egress = egress_rules(settings)
     return networking.NetworkPolicyInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=settings.name, namespace=settings.namespace, labels=labels(settings)
         ),
         spec=networking.NetworkPolicySpecArgs(
             pod_selector=meta.LabelSelectorArgs(match_labels=cluster_selector(settings)),
-            policy_types=["Ingress"],
+            policy_types=["Ingress", "Egress"] if settings.egress is not None else ["Ingress"],
             ingress=rules,
+            egress=egress or None,
         ),
     )

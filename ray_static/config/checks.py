@@ -390,6 +390,12 @@ def cidr_list(value: Any, at: At) -> list[str]:
     return ranges
 
 
+def normal_cidr(text: str) -> str:
+    """A range as ipaddress writes it ("0.0.0.0/00" -> "0.0.0.0/0"), for comparing ranges checked by
+    cidr_list."""
+    return str(ipaddress.ip_network(text, strict=False))
+
+
 def host_name(value: Any, at: At) -> str:
     """A DNS name an Ingress can answer for (a leading "*." wildcard allowed; no IP address, no port)."""
     if not isinstance(value, str) or len(value) > 253 or not _HOST.match(value):

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from ray_static import constants as c
 from ray_static.config import checks, kube_values, ray_flags
 from ray_static.config.checks import Check
+from ray_static.config.egress import egress
 from ray_static.config.fault_tolerance import gcs_fault_tolerance
 from ray_static.config.ingress import ingress
 from ray_static.config.metrics import metrics
@@ -199,6 +200,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("allowed_client_pod_labels", "allowedClientPodLabels", "map", {},
            'Pods in the cluster namespace with these labels may reach the client ports, as JSON, e.g. '
            '{"ray-client": "true"}.', checks.label_map),
+    Option("allowed_client_cidrs", "allowedClientCidrs", "list", [],
+           'IP ranges outside the cluster (a VPN, a scheduler host) that may reach the client ports, e.g. '
+           '["10.8.0.0/16"].', checks.cidr_list),
+    Option("egress", "egress", "record", None,
+           'Limit what Ray pods may reach too, as JSON, e.g. {"allowedNamespaces": ["data"], '
+           '"allowedCidrs": ["10.0.5.0/24"]} (DNS, own pods, Redis and Prometheus stay allowed).', egress),
     Option("allow_unauthenticated_exposure", "allowUnauthenticatedExposure", "boolean", False,
            "Allow a NodePort/LoadBalancer Service while auth is off.", checks.boolean),
     Option("read_only_root_filesystem", "readOnlyRootFilesystem", "boolean", True,

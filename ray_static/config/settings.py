@@ -8,7 +8,7 @@ keys such as ``headCpu``).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import pulumi
@@ -16,6 +16,7 @@ import pulumi
 from ray_static import constants as c
 from ray_static.config import checks
 from ray_static.config.checks import At, Naming, identity
+from ray_static.config.egress import EVERYWHERE, Egress, Target, redis_target, url_target
 from ray_static.config.fault_tolerance import GcsFaultTolerance
 from ray_static.config.groups import WorkerGroup, default_group, extra_groups
 from ray_static.config.ingress import Ingress
@@ -65,6 +66,9 @@ class Settings:
     network_policy: bool
     allowed_client_namespaces: tuple[str, ...]
     allowed_client_pod_labels: dict[str, str]
+    allowed_client_cidrs: tuple[str, ...]
+    egress: Egress | None
+    """None: the NetworkPolicy limits ingress only."""
     read_only_root_filesystem: bool
     usage_stats: bool
     metrics: Metrics
@@ -138,6 +142,8 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         network_policy=values["network_policy"],
         allowed_client_namespaces=tuple(values["allowed_client_namespaces"]),
         allowed_client_pod_labels=values["allowed_client_pod_labels"],
+        allowed_client_cidrs=_client_cidrs(values, naming),
+        egress=_egress(values, naming),
         read_only_root_filesystem=values["read_only_root_filesystem"],
         usage_stats=values["usage_stats"],
         metrics=values["metrics"],
@@ -263,6 +269,45 @@ def _ingress(values: Mapping[str, Any], naming: Naming) -> Ingress | None:
             f"unless {naming('allow_unauthenticated_exposure')} is true",
         )
     return ingress
+
+
+def _client_cidrs(values: Mapping[str, Any], naming: Naming) -> tuple[str, ...]:
+    """A range of every address would open the client ports to the world: only with auth on (or the
+    waiver), as for a NodePort."""
+    cidrs = tuple(cast(list[str], values["allowed_client_cidrs"]))
+    everywhere = [cidr for cidr in cidrs if checks.normal_cidr(cidr) in EVERYWHERE]
+    if everywhere and not values["auth"] and not values["allow_unauthenticated_exposure"]:
+        raise invalid(
+            naming("allowed_client_cidrs"),
+            list(cidrs),
+            f"ranges narrower than every address while {naming('auth')} is false (anyone could run code), "
+            f"unless {naming('allow_unauthenticated_exposure')} is true",
+        )
+    return cidrs
+
+
+def _egress(values: Mapping[str, Any], naming: Naming) -> Egress | None:
+    """Egress rules live in the NetworkPolicy; the targets the other settings name must be allowable."""
+    egress = cast(Egress | None, values["egress"])
+    if egress is None:
+        return None
+    if not values["network_policy"]:
+        raise RayStaticConfigError(
+            naming("egress"),
+            "egress rules",
+            f"none while {naming('network_policy')} is false (egress rules are part of the NetworkPolicy)",
+        )
+    namespace = cast(str, values["namespace"])
+    targets: list[Target] = []
+    ft = cast(GcsFaultTolerance | None, values["gcs_fault_tolerance"])
+    if ft is not None:
+        targets.append(redis_target(ft.redis_address, namespace, naming))
+    metrics = cast(Metrics, values["metrics"])
+    for field_name in ("prometheus_url", "grafana_url"):
+        url = getattr(metrics, field_name)
+        if url is not None:
+            targets.append(url_target(url, namespace, naming(f"metrics.{field_name}")))
+    return replace(egress, targets=tuple(dict.fromkeys(targets)))
 
 
 def _source_ranges(values: Mapping[str, Any], naming: Naming) -> tuple[str, ...]:

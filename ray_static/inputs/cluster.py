@@ -187,6 +187,20 @@ class IngressArgs(TypedDict, total=False):
     """Namespaces of the Ingress controller's pods: the NetworkPolicy admits them to the dashboard port."""
 
 
+class EgressArgs(TypedDict, total=False):
+    """What the Ray pods may reach, once the NetworkPolicy limits egress too: the cluster DNS, the
+    cluster's own pods, the Redis of gcs_fault_tolerance, the Prometheus and Grafana of metrics, and
+    what is listed here."""
+
+    allowed_namespaces: pulumi.Input[list[pulumi.Input[str]]]
+    """Namespaces whose pods the Ray pods may reach, on any port."""
+    allowed_cidrs: pulumi.Input[list[pulumi.Input[str]]]
+    """IP ranges the Ray pods may reach, on any port (e.g. a package mirror, object storage)."""
+    dns_cidrs: pulumi.Input[list[pulumi.Input[str]]]
+    """Where the cluster DNS answers, when not in pods labelled k8s-app=kube-dns in kube-system (e.g.
+    ["169.254.20.10/32"] for NodeLocal DNSCache); port 53, UDP and TCP."""
+
+
 class RayClusterArgs(PodArgs, total=False):
     """Inputs of a static Ray cluster: one head Deployment and fixed-size worker Deployments. The PodArgs
     fields apply to every Ray pod."""
@@ -231,6 +245,12 @@ class RayClusterArgs(PodArgs, total=False):
     """Namespaces whose pods may reach the client, dashboard and GCS ports."""
     allowed_client_pod_labels: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Pods in the cluster's namespace with these labels may reach the client, dashboard and GCS ports."""
+    allowed_client_cidrs: pulumi.Input[list[pulumi.Input[str]]]
+    """IP ranges outside the cluster (a VPN, a scheduler host) whose hosts may reach the client,
+    dashboard and GCS ports, e.g. ["10.8.0.0/16"]."""
+    egress: pulumi.Input[EgressArgs]
+    """Limit what the Ray pods may reach as well (the NetworkPolicy's egress rules). Default: not set, so
+    the policy limits ingress only."""
     allow_unauthenticated_exposure: pulumi.Input[bool]
     """Allow a NodePort/LoadBalancer Service while auth is off. Default false."""
     read_only_root_filesystem: pulumi.Input[bool]
@@ -271,6 +291,7 @@ document_fields(
         GcsFaultToleranceArgs,
         MetricsArgs,
         IngressArgs,
+        EgressArgs,
         RayClusterArgs,
     ]
 )

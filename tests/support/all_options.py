@@ -177,6 +177,12 @@ ALL_OPTIONS: RayClusterArgs = {
     "usage_stats": True,
     "allowed_client_namespaces": ["ml-clients"],
     "allowed_client_pod_labels": {"ray-client": "true"},
+    "allowed_client_cidrs": ["10.8.0.0/16", "2001:db8::/64"],
+    "egress": {
+        "allowed_namespaces": ["data"],
+        "allowed_cidrs": ["10.0.5.0/24"],
+        "dns_cidrs": ["169.254.20.10/32"],
+    },
     # Metrics, dashboards and the ways in.
     "metrics": {
         "prometheus_namespaces": ["monitoring"],

@@ -45,6 +45,8 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "networkPolicy": "boolean",
         "allowedClientNamespaces": "array",
         "allowedClientPodLabels": "object",
+        "allowedClientCidrs": "array",
+        "egress": "#/types/ray-static:index:EgressArgs",
         "allowUnauthenticatedExposure": "boolean",
         "readOnlyRootFilesystem": "boolean",
         "usageStats": "boolean",
@@ -151,6 +153,7 @@ POD_FIELDS = [
 def test_nested_types_are_pinned() -> None:
     types = schema()["types"]
     assert sorted(types) == [
+        "ray-static:index:EgressArgs",
         "ray-static:index:GcsFaultToleranceArgs",
         "ray-static:index:HeadArgs",
         "ray-static:index:IngressArgs",
@@ -198,6 +201,7 @@ def test_nested_types_are_pinned() -> None:
             "redisPasswordSecret",
         ],
         "ray-static:index:SecretKeyArgs": ["key", "secret"],
+        "ray-static:index:EgressArgs": ["allowedCidrs", "allowedNamespaces", "dnsCidrs"],
     }
     for t in types.values():
         assert all(p.get("description") for p in t["properties"].values())
