@@ -3,11 +3,11 @@
 # Kubernetes control plane, kubectl and KWOK from the Go module proxy (nothing on this machine ships them),
 # into a cache outside the clone keyed by the versions pinned in scripts/versions.env.
 #
-#   scripts/toolchain.sh build [--background] [--node] [--step K/N] [--since EPOCH] [piece...]
+#   scripts/toolchain.sh build [--background] [--node] [--bench] [--step K/N] [--since EPOCH] [piece...]
 #                                  build what is missing (the base set by default; --node: the real node's
-#                                  pieces too), one progress line per piece; --step numbers the first piece
-#                                  K of N and --since counts elapsed time from EPOCH (for scripts/run,
-#                                  whose plan spans several calls)
+#                                  pieces too; --bench: what the benchmarks compare against), one progress
+#                                  line per piece; --step numbers the first piece K of N and --since counts
+#                                  elapsed time from EPOCH (for scripts/run, whose plan spans several calls)
 #   scripts/toolchain.sh env [piece...]     print `export ...` lines (eval "$(... env)"); all built pieces,
 #                                           or only the named ones
 #   scripts/toolchain.sh status             list pieces and whether they are built
@@ -70,6 +70,8 @@ elapsed() { echo "$((EPOCHSECONDS - START_EPOCH)) s"; }
 #   version   the variable (scripts/versions.env, or above) whose value keys the cache dir
 #   set       base: Pulumi + the KWOK control plane (`build` with no names builds these);
 #             node: what scripts/node.sh adds for a real node (`build --node`, or by name)
+#             bench: what only the benchmarks compare against, never the program or its tests (`build
+#             --bench`, or by name)
 #   path      place on PATH in `env` (1 first), - for not on PATH
 #   cold      typical build time on this 2-core machine, shown in the progress lines (measured: see
 #             scripts/TOOLCHAIN.md; empty Go build cache, except that pieces sharing packages with an earlier
@@ -88,14 +90,20 @@ language-yaml        PULUMI_YAML_VERSION          base  3     50s    pulumi-lang
 language-nodejs      LANGUAGE_NODEJS_KEY          base  7     7s     pulumi-language-nodejs
 kubernetes-node      KUBERNETES_VERSION           node  -     79s    kubelet kube-proxy
 coredns              COREDNS_VERSION              node  -     157s   coredns
+kube-router          KUBE_ROUTER_VERSION          node  -     241s   kube-router
+kuberay-operator     KUBERAY_VERSION              bench -     126s   kuberay-operator
 '
 # Parsed once into these maps; everything below reads only them.
-ALL_PIECES=() BASE_PIECES=() NODE_PIECES=()
+ALL_PIECES=() BASE_PIECES=() NODE_PIECES=() BENCH_PIECES=()
 declare -A PIECE_VERSION_VAR=() PIECE_PATH_RANK=() PIECE_COLD=() PIECE_BINARIES=()
 while read -r _name _var _set _rank _cold _bins; do
   [[ -z "$_name" || "$_name" == "#"* ]] && continue
   ALL_PIECES+=("$_name")
-  if [[ "$_set" == node ]]; then NODE_PIECES+=("$_name"); else BASE_PIECES+=("$_name"); fi
+  case "$_set" in
+    node) NODE_PIECES+=("$_name") ;;
+    bench) BENCH_PIECES+=("$_name") ;;
+    *) BASE_PIECES+=("$_name") ;;
+  esac
   PIECE_VERSION_VAR[$_name]=$_var PIECE_PATH_RANK[$_name]=$_rank PIECE_COLD[$_name]=$_cold
   PIECE_BINARIES[$_name]=$_bins
 done <<<"$PIECE_TABLE"
@@ -391,6 +399,37 @@ build_coredns() {
   install_piece coredns "$out"
 }
 
+# kube-router, run by scripts/node.sh only as the real node's NetworkPolicy engine (firewall mode: no
+# routing, no service proxy). Its go.mod has no replace directives; a wrapper keeps the build in the same
+# shape. It drives iptables and ipset through their commands (Debian's), so a static binary is enough.
+# v2.1.0 is the one version this proxy serves, with security flaws reported against it: acceptable only
+# because it runs nowhere but the project's throwaway test node (see scripts/TOOLCHAIN.md).
+build_kube_router() {
+  local v="v$KUBE_ROUTER_VERSION" w out
+  w="$(new_wrapper kube-router)"; out="$w/out"; mkdir -p "$out"
+  (cd "$w" && go mod init ray-static.local/toolchain/kube-router >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "github.com/cloudnativelabs/kube-router/v2@$v")
+  run_go "$w" "${GO_BUILD[@]}" \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$v -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+    -o "$out/" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  install_piece kube-router "$out"
+}
+
+# The KubeRay operator, only for bench/node's comparison with KubeRay: neither the program nor its tests
+# run it. Its go.mod has no replace directives and its main package is the module root. The CRDs it serves
+# (RayCluster, RayJob, RayService; controller-gen output in config/crd/bases) ship in the module zip and are
+# cached beside the binary in crd/. The version is a constant in its source (utils.KUBERAY_VERSION), so
+# there is nothing to stamp.
+build_kuberay_operator() {
+  local v="v$KUBERAY_VERSION" mod="github.com/ray-project/kuberay/ray-operator" w out
+  w="$(new_wrapper kuberay-operator)"; out="$w/out"; mkdir -p "$out/crd"
+  (cd "$w" && go mod init ray-static.local/toolchain/kuberay-operator >/dev/null 2>&1)
+  (cd "$w" && go mod edit -require "$mod@$v")
+  run_go "$w" "${GO_BUILD[@]}" -ldflags "-s -w" -o "$out/kuberay-operator" "$mod"
+  install -m 0644 "$(module_field "$mod@$v" Dir)"/config/crd/bases/ray.io_*.yaml "$out/crd/"
+  install_piece kuberay-operator "$out"
+}
+
 # KWOK: kwok (fake kubelet: nodes and pods) and kwokctl (cluster lifecycle). No replace directives, but a
 # wrapper keeps the build in the same shape. KubeVersion is stamped to our Kubernetes version so kwokctl's
 # defaults match the binaries we hand it.
@@ -469,6 +508,7 @@ cmd_build() {
     case "$1" in
       --background) background=1 ;;
       --node) pieces+=("${NODE_PIECES[@]}") ;;
+      --bench) pieces+=("${BENCH_PIECES[@]}") ;;
       --step) step_first="${2%/*}" step_total="${2#*/}"; shift ;;
       --since) START_EPOCH="$2"; shift ;;
       *) piece_version "$1" >/dev/null || { log "unknown piece '$1' (pieces: ${ALL_PIECES[*]})"; exit 2; }
@@ -600,7 +640,7 @@ main() {
     missing) shift; cmd_missing "$@" ;;
     pieces) echo "${ALL_PIECES[*]}" ;;
     dir) piece_version "${2:-}" >/dev/null || { log "unknown piece '${2:-}'"; exit 2; }; piece_dir "$2" ;;
-    *) echo "usage: $0 build [--background] [--node] [--step K/N] [--since EPOCH] [piece...] | env [piece...] | status | missing [piece...] | pieces | dir PIECE" >&2; exit 2 ;;
+    *) echo "usage: $0 build [--background] [--node] [--bench] [--step K/N] [--since EPOCH] [piece...] | env [piece...] | status | missing [piece...] | pieces | dir PIECE" >&2; exit 2 ;;
   esac
 }
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; exit $?; fi

@@ -76,26 +76,35 @@ class Node:
         return json.loads(self.kubectl("get", "pods", "-n", namespace, "-o", "json"))["items"]
 
     def ray_nodes(self, namespace: str, head_pod: str) -> list[dict[str, Any]] | None:
-        result = subprocess.run(
-            [
-                "kubectl",
-                "exec",
-                "-n",
-                namespace,
-                head_pod,
-                "-c",
-                _ray_container(self, namespace, head_pod),
-                "--",
-                "python",
-                "-c",
-                NODES_CODE,
-            ],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        result = self.head_python(namespace, head_pod, NODES_CODE, timeout=60)
+        return None if result is None else list(result)
+
+    def head_python(self, namespace: str, head_pod: str, code: str, timeout: float) -> Any:
+        """Runs ``code`` with the head pod's Python; what it printed after `RESULT `, as JSON (None when
+        it printed none: the pod or Ray is not up yet)."""
+        try:
+            result = subprocess.run(
+                [
+                    "kubectl",
+                    "exec",
+                    "-n",
+                    namespace,
+                    head_pod,
+                    "-c",
+                    _ray_container(self, namespace, head_pod),
+                    "--",
+                    "python",
+                    "-c",
+                    code,
+                ],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return None
         for line in result.stdout.splitlines():
             if line.startswith("RESULT "):
                 return json.loads(line.removeprefix("RESULT "))
@@ -121,11 +130,20 @@ class Created:
 
 
 def wait_alive(
-    node: Node, namespace: str, head: Callable[[], str | None], workers: int, timeout: float = 600
+    node: Node,
+    namespace: str,
+    head: Callable[[], str | None],
+    workers: int,
+    *,
+    failed: Callable[[], str | None] = lambda: None,
+    timeout: float = 600,
 ) -> list[dict[str, Any]]:
-    """Polls Ray's node table until ``workers`` worker nodes are alive; returns the table."""
+    """Polls Ray's node table until ``workers`` worker nodes are alive; returns the table. ``failed`` says
+    why to stop waiting early (the command creating the cluster failed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if reason := failed():
+            raise RuntimeError(reason)
         pod = head()
         nodes = node.ray_nodes(namespace, pod) if pod else None
         if nodes and sum(1 for n in nodes if n["state"] == "ALIVE" and not n["is_head_node"]) >= workers:
@@ -164,16 +182,24 @@ def destroy_floor(node: Node) -> float:
 class Stack:
     """ray-static's `node` stack in a project of its own, with a local file:// backend."""
 
-    def __init__(self, node: Node, work: Path, source: Path = REPO) -> None:
+    def __init__(
+        self,
+        node: Node,
+        work: Path,
+        source: Path = REPO,
+        files: tuple[str, ...] = PROJECT_FILES,
+        stack: str = "node",
+    ) -> None:
         self.node = node
         self.project = work / "project"
         self.project.mkdir(parents=True)
-        for item in PROJECT_FILES:
+        for item in files:
             src = source / item
             if src.is_dir():
                 shutil.copytree(src, self.project / item, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy2(src, self.project / item)
+        (self.project / "venv").symlink_to(REPO / "venv")  # Pulumi.yaml's `virtualenv: venv`
         state = work / "state"
         state.mkdir()
         self.env = {
@@ -183,7 +209,11 @@ class Stack:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_PYTHON_CMD": str(REPO / "venv" / "bin" / "python"),
         }
-        self.pulumi("stack", "init", "node")
+        self.pulumi("stack", "init", stack)
+
+    def config_set(self, key: str, value: str) -> None:
+        """`pulumi config set KEY VALUE` on the stack (before a timed command, not inside it)."""
+        _finish(self.pulumi("config", "set", key, value), ("config", "set", key))
 
     def pulumi(self, *args: str) -> subprocess.Popen[str]:
         """Starts `pulumi ARGS`, its output into a log file (never a pipe nobody reads while it runs)."""
@@ -206,9 +236,13 @@ class Stack:
         selector = "ray.io/cluster=ray,ray.io/node-type=head"
         t0 = time.time()
         up = self.pulumi("up", "--yes", "--skip-preview")
-        nodes = wait_alive(
-            self.node, OURS_NAMESPACE, _head_by_label(self.node, OURS_NAMESPACE, selector), workers
-        )
+
+        def failed() -> str | None:
+            code = up.poll()
+            return f"pulumi up exited {code} (see the bench's pulumi.log)" if code else None
+
+        head = _head_by_label(self.node, OURS_NAMESPACE, selector)
+        nodes = wait_alive(self.node, OURS_NAMESPACE, head, workers, failed=failed)
         alive = time.time()
         _finish(up, ("up",))
         returned = time.time()

@@ -1,11 +1,19 @@
-"""The real-node benchmark's pure parts: the floor's manifests and the timeline read from Kubernetes' and
-Ray's timestamps (the runs themselves need the real node: `python -m bench.node`)."""
+"""The real-node benchmark's pure parts: the floor's manifests, the timeline read from Kubernetes' and
+Ray's timestamps, and the comparison with KubeRay (its custom resource, the operator's command line, the
+first job, /proc usage, the result math). The runs themselves need the real node: `python -m bench.node`."""
 
+import runpy
+from pathlib import Path
 from typing import Any
 
-from bench.node import floor
+import pytest
+import yaml
+
+from bench.node import comparison, floor, job, kuberay, scenarios, usage
 from bench.node.timeline import median_summary, summary, timelines, workers_alive_after
 from ray_static import DEFAULT_IMAGE
+from ray_static.constants import RAY_VERSION
+from tests.support.render import PROJECT, _execute, find
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -99,3 +107,212 @@ def test_the_floor_is_bare_ray_in_the_node_stacks_sizes() -> None:
         "--address=floor-head.ray-floor.svc.cluster.local:6379"
         in pods[1]["spec"]["containers"][0]["command"][-1]
     )
+
+
+# The comparison with KubeRay: the custom resource both KubeRay arms create, the operator's command line,
+# the first job, /proc usage and the result math (the runs themselves: `python -m bench.node --scenario`).
+
+KUBERAY_PROGRAM = Path(__file__).resolve().parents[2] / "bench" / "programs" / "kuberay"
+
+
+def test_the_raycluster_has_the_node_stacks_image_and_sizes() -> None:
+    namespace, cluster = kuberay.manifests(workers=2)
+    assert namespace == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": kuberay.NAMESPACE}}
+    assert (cluster["apiVersion"], cluster["kind"]) == ("ray.io/v1", "RayCluster")
+    assert cluster["metadata"] == {"name": kuberay.NAME, "namespace": kuberay.NAMESPACE}
+    spec = cluster["spec"]
+    assert spec["rayVersion"] == RAY_VERSION
+    (head,) = spec["headGroupSpec"]["template"]["spec"]["containers"]
+    (group,) = spec["workerGroupSpecs"]
+    (worker,) = group["template"]["spec"]["containers"]
+    assert head["image"] == worker["image"] == DEFAULT_IMAGE
+    assert head["resources"] == floor.HEAD.resources()
+    assert worker["resources"] == floor.WORKER.resources()
+    assert spec["headGroupSpec"]["rayStartParams"] == {"num-cpus": "0"}, "no tasks on the head, as ray-static"
+    assert group["replicas"] == 2 and group["minReplicas"] == 0
+
+
+def test_scaling_the_raycluster_stays_inside_its_max_replicas() -> None:
+    """KubeRay clamps replicas into [minReplicas, maxReplicas]: a scale past the max would silently stop."""
+    for workers in (2, 3, 12):
+        (group,) = kuberay.manifests(workers)[1]["spec"]["workerGroupSpecs"]
+        assert group["replicas"] == workers <= group["maxReplicas"]
+
+
+def test_the_pulumi_program_declares_the_same_raycluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(KUBERAY_PROGRAM))
+    config = {"workers": "3", "image": DEFAULT_IMAGE, "rayVersion": RAY_VERSION, "namespace": "ns"}
+
+    def program() -> None:
+        runpy.run_path(str(KUBERAY_PROGRAM / "__main__.py"), run_name="__main__")
+
+    run = _execute(program, {f"{PROJECT}:{k}": v for k, v in config.items()})
+    namespace = find(run.resources, ":Namespace")
+    cluster = find(run.resources, "ray.io/v1:RayCluster")
+    assert namespace.inputs["metadata"]["name"] == "ns"
+    declared = {key: cluster.inputs[key] for key in ("apiVersion", "kind", "metadata", "spec")}
+    assert declared == kuberay.manifests(3, namespace="ns")[1]
+
+
+def test_the_programs_config_defaults_are_the_benchmarks() -> None:
+    project = yaml.safe_load((KUBERAY_PROGRAM / "Pulumi.yaml").read_text())
+    defaults = {key: spec["default"] for key, spec in project["config"].items()}
+    assert defaults == {
+        "workers": 2,
+        "image": DEFAULT_IMAGE,
+        "rayVersion": RAY_VERSION,
+        "namespace": kuberay.PULUMI_NAMESPACE,
+    }
+
+
+def test_the_operator_runs_on_the_host_with_leader_election_off_and_local_endpoints() -> None:
+    argv = kuberay.operator_argv(Path("/c/kuberay-operator"), "/k/config")
+    assert argv[0] == "/c/kuberay-operator"
+    flags = dict(a.removeprefix("--").split("=", 1) for a in argv[1:])
+    assert flags["kubeconfig"] == "/k/config"
+    assert flags["enable-leader-election"] == "false"
+    assert flags["metrics-addr"].startswith("127.0.0.1:")
+    assert flags["health-probe-bind-address"].startswith("127.0.0.1:")
+    assert flags["watch-namespace"] == "", "every namespace, as KubeRay's chart installs it"
+    some = kuberay.operator_argv(Path("/op"), "/k", ("a", "b"))
+    assert "--watch-namespace=a,b" in some
+
+
+def test_the_job_code_compiles_and_its_result_counts_the_workers_that_ran() -> None:
+    compile(job.submit_code(timeout=30), "submit", "exec")
+    compile(job.DRIVER, "driver", "exec")
+    assert "deadline = time.time() + 30" in job.submit_code(timeout=30)
+    ran = {"status": "SUCCEEDED", "logs": 'noise\nRAN ["a", "b"]\n'}
+    assert job.workers_that_ran(ran) == 2
+    assert job.workers_that_ran({**ran, "status": "FAILED"}) is None
+    assert job.workers_that_ran({"status": "SUCCEEDED", "logs": "no line"}) is None
+    assert job.workers_that_ran(None) is None
+
+
+STAT = "4242 (kuberay (op) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 99 0 0"
+
+
+def test_proc_stat_cpu_is_user_plus_system_after_the_command_name() -> None:
+    assert usage.cpu_seconds(STAT, ticks=100) == 3.0
+    assert usage.rss_kib("Name:\tx\nVmRSS:\t  51200 kB\nThreads: 9\n") == 51200
+    assert usage.rss_kib("Name:\tzombie\n") == 0
+
+
+def test_the_usage_summary_is_cpu_over_the_window_and_memory_mean_peak_end() -> None:
+    samples = [
+        usage.Sample(10.0, 1.0, 40960),
+        usage.Sample(70.0, 1.6, 61440),
+        usage.Sample(130.0, 2.2, 51200),
+    ]
+    assert usage.summary(samples) == {
+        "window_s": 120.0,
+        "cpu_s": 1.2,
+        "cpu_millicores": 10.0,
+        "rss_mib_mean": 50.0,
+        "rss_mib_max": 60.0,
+        "rss_mib_end": 50.0,
+    }
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        usage.summary(samples[:1])
+
+
+def _pod(name: str, created: int, *, phase: str = "Running", deleting: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "creationTimestamp": stamp(created)}
+    if deleting:
+        meta["deletionTimestamp"] = stamp(created + 100)
+    return {"metadata": meta, "status": {"phase": phase}}
+
+
+def test_the_current_head_is_the_newest_running_pod_not_being_deleted() -> None:
+    old, new = _pod("head-a", 1, deleting=True), _pod("head-b", 50)
+    assert scenarios.current_head([old, new]) == "head-b"
+    assert scenarios.current_head([_pod("head-a", 1), _pod("head-b", 50, phase="Pending")]) == "head-a"
+    assert scenarios.current_head([_pod("head-a", 1)], exclude="head-a") is None
+    assert scenarios.current_head([_pod("x", 5), _pod("y", 9)]) == "y"
+
+
+def test_the_new_workers_start_is_read_from_rays_node_table() -> None:
+    assert scenarios.last_worker_started(NODES, T0) == 16.5
+    assert scenarios.last_worker_started(NODES[:1], T0) is None, "the head alone"
+    assert len(scenarios.alive_workers([*NODES, {**NODES[2], "state": "DEAD"}])) == 2
+
+
+def test_arms_take_turns_going_first() -> None:
+    kinds = scenarios.CREATE_ARMS
+    orders = [scenarios.rotation(kinds, i) for i in range(len(kinds))]
+    assert all(sorted(o) == sorted(kinds) for o in orders)
+    assert [o[0] for o in orders] == list(kinds)
+
+
+def test_every_scenario_compares_ray_static_with_a_kuberay_arm() -> None:
+    assert set(scenarios.SCENARIOS) == set(comparison.SCENARIOS)
+    for name, (kinds, _runner) in scenarios.SCENARIOS.items():
+        assert any(k.startswith("kuberay") for k in kinds), name
+    assert "floor" in scenarios.SCENARIOS["create"][0]
+
+
+def _results(scenario: str, runs: list[tuple[str, dict[str, float]]]) -> dict[str, Any]:
+    return {
+        "scenario": scenario,
+        "date": "2026-12-05 09:00 UTC",
+        "rounds": 2,
+        "workers": 2,
+        "runs": [{"kind": kind, **values} for kind, values in runs],
+    }
+
+
+CREATE = _results(
+    "create",
+    [
+        ("floor", {"alive_s": 10, "job_s": 14, "returned_s": 0.5, "destroy_s": 5}),
+        ("ray-static", {"alive_s": 12, "job_s": 16, "returned_s": 12, "destroy_s": 8}),
+        ("kuberay-kubectl", {"alive_s": 15, "job_s": 20, "returned_s": 0.4, "destroy_s": 6}),
+        ("kuberay-pulumi", {"alive_s": 17, "job_s": 22, "returned_s": 3, "destroy_s": 9}),
+        ("floor", {"alive_s": 12, "job_s": 16, "returned_s": 0.5, "destroy_s": 5}),
+        ("ray-static", {"alive_s": 14, "job_s": 18, "returned_s": 13, "destroy_s": 8}),
+        ("kuberay-kubectl", {"alive_s": 15, "job_s": 20, "returned_s": 0.4, "destroy_s": 6}),
+        ("kuberay-pulumi", {"alive_s": 17, "job_s": 22, "returned_s": 3, "destroy_s": 9}),
+    ],
+)
+RESTART = _results(
+    "head-restart",
+    [("ray-static", {"alive_s": 40, "tasks_s": 50}), ("kuberay-kubectl", {"alive_s": 30, "tasks_s": 40})],
+)
+
+
+def test_medians_per_arm_and_the_goals_against_kuberay_and_the_floor() -> None:
+    assert comparison.medians(CREATE, "job_s") == {
+        "floor": 15,
+        "ray-static": 17,
+        "kuberay-kubectl": 20,
+        "kuberay-pulumi": 22,
+    }
+    goals = {
+        label: (measured, holds)
+        for label, measured, _bound, holds in comparison.goal_rows(
+            {"create": CREATE, "head-restart": RESTART}
+        )
+    }
+    assert goals["create: job_s of ray-static / kuberay-kubectl <= 1.0"] == (0.85, True)
+    assert goals["create: job_s of ray-static / floor <= 1.2"] == (1.13, True)
+    assert goals["head-restart: tasks_s of ray-static / kuberay-kubectl <= 1.0"] == (1.25, False)
+    assert len(comparison.goal_rows({"create": CREATE})) == 3, "a scenario not run has no goal row"
+
+
+def test_the_page_shows_each_scenario_run_with_ratios_to_ray_static() -> None:
+    idle = _results(
+        "idle", [("kuberay-operator", {"cpu_millicores": 4.2, "rss_mib_mean": 48, "rss_mib_max": 50})]
+    )
+    text = comparison.page({"create": CREATE, "idle": idle}, "kuberay-medians.svg")
+    assert "## create" in text and "## idle" in text and "## scale" not in text
+    assert "| kuberay-kubectl | 0.4 (0.03x) | 15 (1.15x) | 20 (1.18x) | 6 (0.75x) |" in text
+    assert "| kuberay-operator | 4.2 | 48 | 50 |" in text
+    assert "--scenario create --rounds 3" in text
+    assert comparison.ratio(None, 2) is None and comparison.ratio(3, 0) is None
+
+
+def test_the_page_and_its_chart_are_written_beside_each_other(tmp_path: Path) -> None:
+    (tmp_path / "benchmarks").mkdir()
+    comparison.write({"create": CREATE, "head-restart": RESTART}, tmp_path / "benchmarks-kuberay.md")
+    assert (tmp_path / "benchmarks" / "kuberay-medians.svg").read_text().startswith("<?xml")
+    assert "![medians](benchmarks/kuberay-medians.svg)" in (tmp_path / "benchmarks-kuberay.md").read_text()

@@ -18,7 +18,7 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 TOOLCHAIN = SCRIPTS / "toolchain.sh"
-SETS = ("base", "node")
+SETS = ("base", "node", "bench")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ ROWS = piece_table()
 BY_NAME = {row.name: row for row in ROWS}
 BASE = [row.name for row in ROWS if row.set == "base"]
 NODE = [row.name for row in ROWS if row.set == "node"]
+BENCH = [row.name for row in ROWS if row.set == "bench"]
 
 
 def bash(body: str, cache: Path, *args: str, script: Path = TOOLCHAIN) -> subprocess.CompletedProcess[str]:
@@ -156,13 +157,14 @@ def test_every_row_is_well_formed() -> None:
 def test_the_script_reads_the_table_as_written(cache: Path) -> None:
     out = bash(
         'echo "${ALL_PIECES[*]}"; echo "${BASE_PIECES[*]}"; echo "${NODE_PIECES[*]}"\n'
+        'echo "${BENCH_PIECES[*]}"\n'
         'for p in "${ALL_PIECES[@]}"; do echo "$p $(piece_binaries "$p")"; done',
         cache,
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[:3] == [" ".join(r.name for r in ROWS), " ".join(BASE), " ".join(NODE)]
-    assert lines[3:] == [" ".join((row.name, *row.binaries)) for row in ROWS]
+    assert lines[:4] == [" ".join(r.name for r in ROWS), " ".join(BASE), " ".join(NODE), " ".join(BENCH)]
+    assert lines[4:] == [" ".join((row.name, *row.binaries)) for row in ROWS]
 
 
 def test_every_piece_has_a_build_function_and_a_pinned_version(cache: Path) -> None:
@@ -197,6 +199,8 @@ KEYED_BY = {
     "PULUMI_K8S_PROVIDER_VERSION": {"kubernetes-provider"},
     "PULUMI_YAML_VERSION": {"language-yaml"},
     "COREDNS_VERSION": {"coredns"},
+    "KUBE_ROUTER_VERSION": {"kube-router"},
+    "KUBERAY_VERSION": {"kuberay-operator"},
     "RAY_VERSION": set(),
 }
 
@@ -348,6 +352,16 @@ def test_build_skips_what_is_built_and_numbers_only_the_rest(cache: Path) -> Non
 
 def test_build_node_plans_the_node_set_only(cache: Path) -> None:
     assert planned_steps(cache, "--node") == [f"step {k}/{len(NODE)} {p}" for k, p in enumerate(NODE, 1)]
+
+
+def test_build_bench_plans_the_bench_set_only_and_nothing_else_plans_it(cache: Path) -> None:
+    """The benchmarks' comparison pieces (the KubeRay operator) are built only when asked for: neither
+    the base build that scripts/test and scripts/run use nor the real node's set pulls them in."""
+    assert BENCH, "PIECE_TABLE has a bench set"
+    assert planned_steps(cache, "--bench") == [f"step {k}/{len(BENCH)} {p}" for k, p in enumerate(BENCH, 1)]
+    for args in ((), ("--node",)):
+        assert not {line.split()[-1] for line in planned_steps(cache, *args)} & set(BENCH), args
+    assert missing(cache) == unbuilt(*BASE)
 
 
 def test_a_plan_spanning_calls_continues_the_callers_numbering(cache: Path) -> None:

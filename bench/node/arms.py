@@ -1,0 +1,161 @@
+"""The ways a cluster is made on the node, side by side: Ray's floor (`kubectl apply` of bare pods),
+ray-static (`pulumi up`), and KubeRay's RayCluster through `kubectl apply` or a Pulumi program while the
+operator runs. Each arm starts its create or scale command (`start`), names its namespace, head pods and
+roles, and destroys until nothing is left (`destroy`)."""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench import REPO
+from bench.node import floor, kuberay
+from bench.node.cluster import OURS_NAMESPACE, Node, Stack
+
+KUBERAY_PROGRAM = REPO / "bench" / "programs" / "kuberay"
+KUBERAY_PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "raycluster.py")
+
+
+class Arm(Protocol):
+    kind: str
+    namespace: str
+    head_selector: str
+    role_label: str
+
+    def start(self, workers: int) -> subprocess.Popen[str]:
+        """Starts the command that creates the cluster with ``workers`` workers, or scales it to them."""
+        ...
+
+    def destroy(self) -> None:
+        """Deletes the cluster; returns when its namespace is gone."""
+        ...
+
+
+def _apply(node: Node, path: Path, objects: list[dict[str, Any]]) -> subprocess.Popen[str]:
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    return subprocess.Popen(
+        ["kubectl", "apply", "-f", str(path)],
+        env=node.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_namespace_gone(node: Node, namespace: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = node.kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name", check=False)
+        if not out.strip():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"namespace {namespace} was still there {timeout:.0f} s after the destroy")
+
+
+class FloorArm:
+    kind = "floor"
+    namespace = floor.NAMESPACE
+    head_selector = "role=head"
+    role_label = "role"
+
+    def __init__(self, node: Node, work: Path) -> None:
+        self.node = node
+        self.manifest = work / "floor.json"
+
+    def start(self, workers: int) -> subprocess.Popen[str]:
+        return _apply(self.node, self.manifest, floor.manifests(workers))
+
+    def destroy(self) -> None:
+        self.node.kubectl("delete", "namespace", self.namespace, "--wait=true", "--timeout=300s")
+        wait_namespace_gone(self.node, self.namespace)
+
+
+class RayStaticArm:
+    kind = "ray-static"
+    namespace = OURS_NAMESPACE
+    head_selector = "ray.io/cluster=ray,ray.io/node-type=head"
+    role_label = "ray.io/node-type"
+
+    def __init__(self, node: Node, work: Path, source: Path = REPO) -> None:
+        self.stack = Stack(node, work / "ray-static", source)
+        self.node = node
+
+    def start(self, workers: int) -> subprocess.Popen[str]:
+        self.stack.config_set("ray-static:workers", str(workers))
+        return self.stack.pulumi("up", "--yes", "--skip-preview")
+
+    def destroy(self) -> None:
+        _wait(self.stack.pulumi("destroy", "--yes", "--skip-preview"), "pulumi destroy")
+        wait_namespace_gone(self.node, self.namespace)
+
+
+class KubeRayKubectlArm:
+    """The RayCluster applied with kubectl (the operator and its CRDs are already there)."""
+
+    kind = "kuberay-kubectl"
+    namespace = kuberay.NAMESPACE
+    head_selector = kuberay.HEAD_SELECTOR
+    role_label = kuberay.ROLE_LABEL
+
+    def __init__(self, node: Node, work: Path) -> None:
+        self.node = node
+        self.manifest = work / "kuberay.json"
+
+    def start(self, workers: int) -> subprocess.Popen[str]:
+        return _apply(self.node, self.manifest, kuberay.manifests(workers))
+
+    def destroy(self) -> None:
+        self.node.kubectl("delete", "-f", str(self.manifest), "--wait=true", "--timeout=300s")
+        wait_namespace_gone(self.node, self.namespace)
+
+
+class KubeRayPulumiArm:
+    """The same RayCluster through bench/programs/kuberay (pulumi_kubernetes' CustomResource)."""
+
+    kind = "kuberay-pulumi"
+    namespace = kuberay.PULUMI_NAMESPACE
+    head_selector = kuberay.HEAD_SELECTOR
+    role_label = kuberay.ROLE_LABEL
+
+    def __init__(self, node: Node, work: Path) -> None:
+        self.node = node
+        self.stack = Stack(node, work / "kuberay-pulumi", KUBERAY_PROGRAM, KUBERAY_PROGRAM_FILES, "bench")
+        # The repo's venv runs the program (it has pulumi_kubernetes at the provider's version).
+        (self.stack.project / "venv").symlink_to(REPO / "venv")
+        self.stack.config_set("namespace", self.namespace)
+
+    def start(self, workers: int) -> subprocess.Popen[str]:
+        self.stack.config_set("workers", str(workers))
+        return self.stack.pulumi("up", "--yes", "--skip-preview")
+
+    def destroy(self) -> None:
+        _wait(self.stack.pulumi("destroy", "--yes", "--skip-preview"), "pulumi destroy")
+        wait_namespace_gone(self.node, self.namespace)
+
+
+def _wait(proc: subprocess.Popen[str], what: str, timeout: float = 1200) -> None:
+    proc.wait(timeout=timeout)
+    if proc.returncode != 0:
+        err = (proc.stderr.read() if proc.stderr else "").strip()[-500:]
+        raise RuntimeError(
+            f"{what} exited {proc.returncode}: {err or 'see pulumi.log in the work directory'}"
+        )
+
+
+def finish(proc: subprocess.Popen[str], arm: Arm) -> None:
+    """Waits for an arm's create or scale command; raises if it failed."""
+    _wait(proc, f"{arm.kind}'s command")
+
+
+def make(kind: str, node: Node, work: Path, source: Path = REPO) -> Arm:
+    """The arm of this kind, with its project or manifest under ``work``."""
+    if kind == "floor":
+        return FloorArm(node, work)
+    if kind == "ray-static":
+        return RayStaticArm(node, work, source)
+    if kind == "kuberay-kubectl":
+        return KubeRayKubectlArm(node, work)
+    if kind == "kuberay-pulumi":
+        return KubeRayPulumiArm(node, work)
+    raise ValueError(f"unknown arm {kind!r}: floor, ray-static, kuberay-kubectl or kuberay-pulumi")
