@@ -80,7 +80,7 @@ for end in "${ends[@]}"; do
   echo "[ranges] $end: ${pins[*]}"
   venv=$(venv_for "${pins[@]}")
   PYTHONPATH=$PWD "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not e2e and not node and not ray" \
-    --ignore=tests/unit/test_bench_charts.py \
+    --ignore=tests/unit/test_bench_charts.py --ignore=tests/unit/test_bench_node.py \
     --deselect=tests/unit/cluster/test_commands.py::test_every_flag_exists_in_the_installed_ray \
     --deselect=tests/unit/cluster/test_metrics.py::test_dashboards_are_what_the_pinned_ray_generates \
     --deselect=tests/unit/config/test_pod_options.py::test_ray_accepts_the_rendered_resources_and_labels \

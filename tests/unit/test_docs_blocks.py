@@ -75,6 +75,11 @@ def test_the_pages_have_blocks_of_each_kind() -> None:
 # --- python ---------------------------------------------------------------------------------------------
 
 
+# Older SDKs (the floor of pyproject.toml's range among them) refuse `transforms` under mocks: their
+# callback server needs a real engine. Newer mocks resolve the callbacks themselves.
+MOCKS_RUN_TRANSFORMS = hasattr(pulumi.runtime.mocks, "_resolve_callbacks")
+
+
 def prelude() -> dict[str, Any]:
     """The names a block may use without importing them."""
     names = {name: getattr(ray_static, name) for name in ray_static.__all__}
@@ -83,6 +88,9 @@ def prelude() -> dict[str, Any]:
 
 @pytest.mark.parametrize("block", [b for b in of("python") if "set_mocks" not in b.code], ids=ids)
 def test_python_block_runs_under_mocks(block: Block) -> None:
+    if "transforms=" in block.code and not MOCKS_RUN_TRANSFORMS:
+        pytest.skip("this pulumi SDK's mocks cannot run transforms (the e2e test runs the block's idea)")
+
     def program() -> None:
         exec(compile(block.code, block.where, "exec"), prelude())
 
