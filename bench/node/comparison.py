@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
 
 from bench.node.report import SVG_OPTIONS
+from bench.node.timeline import PHASES, median_summary
 
 SCENARIOS = ("create", "scale", "head-restart", "idle")
 MEASURES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -115,6 +116,21 @@ def table(scenario: str, results: Mapping[str, Any]) -> list[str]:
     return rows
 
 
+def phase_table(results: Mapping[str, Any]) -> list[str]:
+    """Where the time goes: per arm and role, the median second at which the role's pods reached each
+    phase (Kubernetes' and Ray's timestamps, from the command); empty when the runs kept no phases."""
+    runs = [r for r in results["runs"] if r.get("phases") is not None]
+    if not runs:
+        return []
+    rows = ["| arm | pods | " + " | ".join(PHASES) + " |", "| --- | --- |" + " --- |" * len(PHASES)]
+    for kind in kinds(results):
+        per_role = median_summary([r["phases"] for r in runs if r["kind"] == kind])
+        for role, phases in per_role.items():
+            cells = ["" if phases.get(p) is None else f"{phases[p]:g}" for p in PHASES]
+            rows.append(f"| {kind} | {role} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def page(by_scenario: Mapping[str, Mapping[str, Any]], chart_name: str | None = None) -> str:
     lines = [
         "# ray-static against KubeRay and Ray's floor on the real node",
@@ -146,6 +162,14 @@ def page(by_scenario: Mapping[str, Mapping[str, Any]], chart_name: str | None = 
             *table(scenario, results),
             "",
         ]
+        phases = phase_table(results) if scenario != "create" else []
+        if phases:
+            lines += [
+                "Per phase (median seconds from the command; only what happened after it):",
+                "",
+                *phases,
+                "",
+            ]
         if scenario == "idle":
             lines += [IDLE_NOTE, ""]
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from bench import REPO
 from bench.node import arms, job, operator, usage
 from bench.node.arms import Arm
 from bench.node.cluster import Node, toolchain_env, workdir
-from bench.node.timeline import summary, timelines, workers_alive_after
+from bench.node.timeline import after, summary, timelines, workers_alive_after
 
 POLL_SECONDS = 1.0
 CREATE_ARMS = ("floor", "ray-static", "kuberay-kubectl", "kuberay-pulumi")
@@ -108,10 +108,16 @@ def run_first_job(node: Node, arm: Arm, workers: int, timeout: float = 600) -> f
     raise RuntimeError(f"{arm.kind}: no job ran on {workers} workers within {timeout:.0f} s")
 
 
-def _pods_record(node: Node, arm: Arm, nodes: list[dict[str, Any]], t0: float) -> dict[str, Any]:
+def _pods_record(
+    node: Node, arm: Arm, nodes: list[dict[str, Any]], t0: float, since_command: bool = False
+) -> dict[str, Any]:
+    """The pods' timelines from ``t0``; with ``since_command``, only what happened after it (a scale's
+    new worker, the pods a head restart restarted)."""
     pods = node.pods(arm.namespace)
     roles = {p["metadata"]["name"]: p["metadata"]["labels"].get(arm.role_label, "") for p in pods}
     lines = timelines(pods, nodes, roles, t0)
+    if since_command:
+        lines = after(lines)
     return {
         "alive_s": workers_alive_after(lines),
         "phases": summary(lines),
@@ -154,13 +160,15 @@ def scale(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
     nodes = wait_workers(node, arm, workers + 1)
     arms.finish(proc, arm)
     returned = time.time()
-    record = {
+    phases = _pods_record(node, arm, nodes, t0, since_command=True)
+    return {
         "kind": arm.kind,
         "returned_s": round(returned - t0, 2),
         "alive_s": last_worker_started(nodes, t0),
+        "phases": phases["phases"],
+        "pods": phases["pods"],
+        "destroy_s": _timed_destroy(arm),
     }
-    record["destroy_s"] = _timed_destroy(arm)
-    return record
 
 
 def head_restart(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
@@ -174,11 +182,14 @@ def head_restart(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
     nodes = wait_workers(node, arm, workers, exclude=head)
     alive = time.time()
     done = run_first_job(node, arm, workers)
+    phases = _pods_record(node, arm, nodes, t0, since_command=True)
     return {
         "kind": arm.kind,
         "alive_s": round(alive - t0, 2),
         "ray_alive_s": last_worker_started(nodes, t0),
         "tasks_s": round(done - t0, 2),
+        "phases": phases["phases"],
+        "pods": phases["pods"],
         "destroy_s": _timed_destroy(arm),
     }
 

@@ -88,6 +88,18 @@ def timelines(
     ]
 
 
+def after(lines: Sequence[PodTimeline], start: float = -1.0) -> list[PodTimeline]:
+    """The phases at or after ``start`` seconds: for a scale or a head restart, what happened before the
+    command (the create) is dropped, and so are pods with no phase left. The default allows for
+    Kubernetes' whole-second timestamps, which round a phase just after the command down below 0."""
+    kept = []
+    for line in lines:
+        phases = {k: (v if v is not None and v >= start else None) for k, v in line.phases.items()}
+        if any(v is not None for v in phases.values()):
+            kept.append(PodTimeline(line.name, line.role, phases))
+    return kept
+
+
 def workers_alive_after(lines: Sequence[PodTimeline]) -> float | None:
     """Seconds until the last worker's Ray node was alive (None if one never was)."""
     times = [t.phases["ray node alive"] for t in lines if t.role == "worker"]

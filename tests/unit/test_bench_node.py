@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bench.node import comparison, floor, job, kuberay, scenarios, usage
-from bench.node.timeline import median_summary, summary, timelines, workers_alive_after
+from bench.node.timeline import after, median_summary, summary, timelines, workers_alive_after
 from ray_static import DEFAULT_IMAGE
 from ray_static.constants import RAY_VERSION
 from tests.support.render import PROJECT, _execute, find
@@ -90,6 +90,15 @@ def test_the_summary_takes_each_roles_last_pod_and_the_median_over_runs() -> Non
 def test_a_worker_without_an_alive_ray_node_is_not_counted_as_alive() -> None:
     dead = [{**NODES[2], "state": "DEAD"}]
     assert workers_alive_after(timelines(PODS, NODES[:2] + dead, ROLES, T0)) is None
+
+
+def test_after_the_command_keeps_only_later_phases_and_pods_with_any() -> None:
+    lines = timelines(PODS, NODES, ROLES, T0 + 12.5)
+    kept = {t.name: t.phases for t in after(lines)}
+    assert kept["w0"]["ray node alive"] == 1.75 and kept["w0"]["started"] == -0.5
+    assert kept["w0"]["init finished"] is None and kept["w0"]["created"] is None
+    assert "head" in kept and kept["head"]["created"] is None
+    assert after(timelines(PODS, NODES, ROLES, T0 + 100)) == [], "a pod with nothing after is dropped"
 
 
 def test_the_floor_is_bare_ray_in_the_node_stacks_sizes() -> None:
@@ -251,7 +260,7 @@ def test_every_scenario_compares_ray_static_with_a_kuberay_arm() -> None:
     assert "floor" in scenarios.SCENARIOS["create"][0]
 
 
-def _results(scenario: str, runs: list[tuple[str, dict[str, float]]]) -> dict[str, Any]:
+def _results(scenario: str, runs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return {
         "scenario": scenario,
         "date": "2026-12-05 09:00 UTC",
@@ -309,6 +318,24 @@ def test_the_page_shows_each_scenario_run_with_ratios_to_ray_static() -> None:
     assert "| kuberay-operator | 4.2 | 48 | 50 |" in text
     assert "--scenario create --rounds 3" in text
     assert comparison.ratio(None, 2) is None and comparison.ratio(3, 0) is None
+
+
+def test_scale_and_restart_pages_show_where_the_time_went_per_arm_and_role() -> None:
+    phases = {"worker": {"created": 0.0, "scheduled": 0.1, "started": 1.2, "ray node alive": 3.5}}
+    scale = _results(
+        "scale",
+        [
+            ("ray-static", {"returned_s": 6, "alive_s": 4, "phases": phases}),
+            ("floor", {"returned_s": 0.5, "alive_s": 3.4, "phases": {"worker": {"ray node alive": 3.0}}}),
+        ],
+    )
+    rows = comparison.phase_table(scale)
+    assert rows[0].startswith("| arm | pods | created | scheduled |")
+    assert "| ray-static | worker | 0 | 0.1 |  |  | 1.2 | 3.5 |  |" in rows
+    assert "| floor | worker |  |  |  |  |  | 3 |  |" in rows
+    text = comparison.page({"scale": scale})
+    assert "Per phase" in text and "| ray-static | worker | 0 | 0.1 |" in text
+    assert comparison.phase_table(RESTART) == [], "runs without phases have no table"
 
 
 def test_the_page_and_its_chart_are_written_beside_each_other(tmp_path: Path) -> None:
