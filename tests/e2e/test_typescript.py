@@ -92,7 +92,7 @@ def test_tsc_type_checks_the_program_against_the_generated_sdk(
     print(f"tsc --noEmit: {time.monotonic() - t0:.1f}s")
 
     # The TypeScript example of docs/composing.md type-checks too.
-    page = (REPO / "docs" / "composing.md").read_text()
+    page = (REPO / "docs/composing.md").read_text()
     snippet = page.split("```typescript\n", 1)[1].split("```", 1)[0]
     (ts_project / "readme.ts").write_text(snippet)
     options = ["--strict", "--skipLibCheck", "--module", "commonjs", "--moduleResolution", "node"]
