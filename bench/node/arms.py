@@ -5,6 +5,7 @@ roles, and destroys until nothing is left (`destroy`)."""
 
 import json
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -120,9 +121,8 @@ class KubeRayPulumiArm:
 
     def __init__(self, node: Node, work: Path) -> None:
         self.node = node
+        # Stack links the repo's venv, which has pulumi_kubernetes at the provider's version.
         self.stack = Stack(node, work / "kuberay-pulumi", KUBERAY_PROGRAM, KUBERAY_PROGRAM_FILES, "bench")
-        # The repo's venv runs the program (it has pulumi_kubernetes at the provider's version).
-        (self.stack.project / "venv").symlink_to(REPO / "venv")
         self.stack.config_set("namespace", self.namespace)
 
     def start(self, workers: int) -> subprocess.Popen[str]:
@@ -143,9 +143,33 @@ def _wait(proc: subprocess.Popen[str], what: str, timeout: float = 1200) -> None
         )
 
 
-def finish(proc: subprocess.Popen[str], arm: Arm) -> None:
-    """Waits for an arm's create or scale command; raises if it failed."""
-    _wait(proc, f"{arm.kind}'s command")
+class Started:
+    """An arm's create or scale command running in the background. A thread notes the moment it exits, so
+    the time it returned is the command's own, not when the bench got round to asking (it polls Ray
+    meanwhile, and `kubectl apply` returns long before the workers are alive)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.returned: float | None = None
+        self._waiter = threading.Thread(target=self._wait, daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        self.proc.wait()
+        self.returned = time.time()
+
+
+def start(arm: Arm, workers: int) -> Started:
+    """Starts the arm's create or scale command for ``workers`` workers."""
+    return Started(arm.start(workers))
+
+
+def finish(started: Started, arm: Arm) -> float:
+    """Waits for an arm's create or scale command; raises if it failed; returns when it returned."""
+    _wait(started.proc, f"{arm.kind}'s command")
+    started._waiter.join()
+    assert started.returned is not None
+    return started.returned
 
 
 def make(kind: str, node: Node, work: Path, source: Path = REPO) -> Arm:

@@ -134,10 +134,9 @@ def _timed_destroy(arm: Arm) -> float:
 def _create(node: Node, arm: Arm, workers: int) -> tuple[float, float, list[dict[str, Any]]]:
     """Runs the create; returns when it started, when its command returned, and the node table."""
     t0 = time.time()
-    proc = arm.start(workers)
+    started = arms.start(arm, workers)
     nodes = wait_workers(node, arm, workers)
-    arms.finish(proc, arm)
-    return t0, time.time(), nodes
+    return t0, arms.finish(started, arm), nodes
 
 
 def create(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
@@ -156,10 +155,9 @@ def create(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
 def scale(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
     _create(node, arm, workers)
     t0 = time.time()
-    proc = arm.start(workers + 1)
+    started = arms.start(arm, workers + 1)
     nodes = wait_workers(node, arm, workers + 1)
-    arms.finish(proc, arm)
-    returned = time.time()
+    returned = arms.finish(started, arm)
     phases = _pods_record(node, arm, nodes, t0, since_command=True)
     return {
         "kind": arm.kind,

@@ -3,13 +3,15 @@ Ray's timestamps, and the comparison with KubeRay (its custom resource, the oper
 first job, /proc usage, the result math). The runs themselves need the real node: `python -m bench.node`."""
 
 import runpy
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bench.node import comparison, floor, job, kuberay, scenarios, usage
+from bench.node import arms, comparison, floor, job, kuberay, scenarios, usage
 from bench.node.timeline import after, median_summary, summary, timelines, workers_alive_after
 from ray_static import DEFAULT_IMAGE
 from ray_static.constants import RAY_VERSION
@@ -343,3 +345,17 @@ def test_the_page_and_its_chart_are_written_beside_each_other(tmp_path: Path) ->
     comparison.write({"create": CREATE, "head-restart": RESTART}, tmp_path / "benchmarks-kuberay.md")
     assert (tmp_path / "benchmarks" / "kuberay-medians.svg").read_text().startswith("<?xml")
     assert "![medians](benchmarks/kuberay-medians.svg)" in (tmp_path / "benchmarks-kuberay.md").read_text()
+
+
+def test_a_commands_return_time_is_its_own_not_when_the_bench_asks() -> None:
+    class Quick:
+        kind = "quick"
+
+        def start(self, workers: int) -> subprocess.Popen[str]:
+            return subprocess.Popen(["sleep", "0.1"], text=True)
+
+    t0 = time.time()
+    started = arms.start(Quick(), 2)  # type: ignore[arg-type]
+    time.sleep(1.0)  # the bench polls Ray meanwhile
+    returned = arms.finish(started, Quick())  # type: ignore[arg-type]
+    assert 0.1 <= returned - t0 < 0.8
