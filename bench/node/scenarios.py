@@ -109,15 +109,15 @@ def run_first_job(node: Node, arm: Arm, workers: int, timeout: float = 600) -> f
 
 
 def _pods_record(
-    node: Node, arm: Arm, nodes: list[dict[str, Any]], t0: float, since_command: bool = False
+    node: Node, arm: Arm, nodes: list[dict[str, Any]], t0: float, since: str | None = None
 ) -> dict[str, Any]:
-    """The pods' timelines from ``t0``; with ``since_command``, only what happened after it (a scale's
-    new worker, the pods a head restart restarted)."""
+    """The pods' timelines from ``t0``; ``since="command"`` keeps only what happened after it (the pods
+    a head restart restarted), ``since="new pods"`` only the pods created after it (a scale's new worker)."""
     pods = node.pods(arm.namespace)
     roles = {p["metadata"]["name"]: p["metadata"]["labels"].get(arm.role_label, "") for p in pods}
     lines = timelines(pods, nodes, roles, t0)
-    if since_command:
-        lines = after(lines)
+    if since is not None:
+        lines = after(lines, new_pods=since == "new pods")
     return {
         "alive_s": workers_alive_after(lines),
         "phases": summary(lines),
@@ -158,7 +158,7 @@ def scale(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
     started = arms.start(arm, workers + 1)
     nodes = wait_workers(node, arm, workers + 1)
     returned = arms.finish(started, arm)
-    phases = _pods_record(node, arm, nodes, t0, since_command=True)
+    phases = _pods_record(node, arm, nodes, t0, since="new pods")
     return {
         "kind": arm.kind,
         "returned_s": round(returned - t0, 2),
@@ -180,7 +180,7 @@ def head_restart(node: Node, arm: Arm, workers: int) -> dict[str, Any]:
     nodes = wait_workers(node, arm, workers, exclude=head)
     alive = time.time()
     done = run_first_job(node, arm, workers)
-    phases = _pods_record(node, arm, nodes, t0, since_command=True)
+    phases = _pods_record(node, arm, nodes, t0, since="command")
     return {
         "kind": arm.kind,
         "alive_s": round(alive - t0, 2),

@@ -88,13 +88,23 @@ def timelines(
     ]
 
 
-def after(lines: Sequence[PodTimeline], start: float = -1.0) -> list[PodTimeline]:
-    """The phases at or after ``start`` seconds: for a scale or a head restart, what happened before the
-    command (the create) is dropped, and so are pods with no phase left. The default allows for
-    Kubernetes' whole-second timestamps, which round a phase just after the command down below 0."""
+RAY_PHASES = frozenset({"ray node alive"})
+"""Phases read from Ray's millisecond clock; the others are Kubernetes' whole seconds."""
+
+
+def after(lines: Sequence[PodTimeline], new_pods: bool = False) -> list[PodTimeline]:
+    """What happened after the command, for a scale or a head restart: earlier phases (the create's) are
+    dropped, and so are pods with no phase left; with ``new_pods``, pods created before it as well (a
+    scale's old workers). Kubernetes' timestamps are whole seconds, rounded down, so its phases count from
+    one second before the command; Ray's are exact."""
     kept = []
     for line in lines:
-        phases = {k: (v if v is not None and v >= start else None) for k, v in line.phases.items()}
+        phases = {
+            k: (v if v is not None and v >= (0.0 if k in RAY_PHASES else -1.0) else None)
+            for k, v in line.phases.items()
+        }
+        if new_pods and phases.get("created") is None:
+            continue
         if any(v is not None for v in phases.values()):
             kept.append(PodTimeline(line.name, line.role, phases))
     return kept

@@ -101,6 +101,11 @@ def test_after_the_command_keeps_only_later_phases_and_pods_with_any() -> None:
     assert kept["w0"]["init finished"] is None and kept["w0"]["created"] is None
     assert "head" in kept and kept["head"]["created"] is None
     assert after(timelines(PODS, NODES, ROLES, T0 + 100)) == [], "a pod with nothing after is dropped"
+    just_before = {t.name: t.phases for t in after(timelines(PODS, NODES, ROLES, T0 + 14.5))}
+    assert just_before["w0"]["ray node alive"] is None, "Ray's clock is exact: no second of grace"
+    assert just_before["w0"]["ready"] == 5.5
+    assert after(timelines(PODS, NODES, ROLES, T0 + 12.5), new_pods=True) == [], "no pod created after"
+    assert [t.name for t in after(timelines(PODS, NODES, ROLES, T0 + 3.5), new_pods=True)] == ["w0", "w1"]
 
 
 def test_the_floor_is_bare_ray_in_the_node_stacks_sizes() -> None:
