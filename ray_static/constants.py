@@ -195,12 +195,6 @@ WORKER_GCS_RECONNECT_TIMEOUT_SECONDS = 600
 DefaultWorkerRayGcsReconnectTimeoutS (ray-operator/controllers/ray/utils/constant.go): a new head is
 typically back within 120 s; the head itself keeps Ray's 60 s, so a head whose GCS is gone exits and is
 restarted well before the workers give up."""
-WORKER_GCS_RECONNECT_TIMEOUT_WITHOUT_FT_SECONDS = 15
-"""The same without GCS fault tolerance. A restarted head is then a new, empty cluster that a worker's
-raylet can never rejoin, so waiting Ray's 60 s for it buys nothing: the raylet exits, the container
-restarts and joins the new head (measured on the real node: every worker back about 60 s after a head pod
-deletion with Ray's default, under KubeRay too). 15 s still rides out a brief network hiccup, and matches
-how long the GCS itself takes to declare a silent raylet dead (Ray's health check: 5 failures 3 s apart)."""
 GCS_STORAGE_ANNOTATION = "ray-static/gcs-storage"
 """On worker pods with GCS fault tolerance: the Redis address and storage namespace. A head restart keeps
 the workers; moving the cluster's state elsewhere is a new, empty Ray cluster, so it rolls them."""

@@ -1,6 +1,5 @@
-"""GCS fault tolerance in the pods: the head's Redis variables and password flag, the workers' GCS
-reconnect timeout (long with it, short without), and the storage namespace generated once and kept in
-the stack state.
+"""GCS fault tolerance in the pods: the head's Redis variables and password flag, the workers' long
+reconnect timeout, and the storage namespace generated once and kept in the stack state.
 
 Wiring as KubeRay's ray-operator does it (common/pod.go) and Ray's "GCS fault tolerance" guide describes;
 the input itself is validated in `ray_static.config.fault_tolerance`.
@@ -69,14 +68,10 @@ def redis_password_flag(ft: GcsFaultTolerance | None) -> str | None:
 
 
 def worker_env(ft: GcsFaultTolerance | None, user_names: frozenset[str]) -> list[core.EnvVarArgs]:
-    """How long a worker's raylet waits for a lost GCS, unless the user's env sets it: long with fault
-    tolerance (the restarted GCS keeps the cluster), short without (a new head is a new cluster)."""
-    seconds = (
-        c.WORKER_GCS_RECONNECT_TIMEOUT_SECONDS
-        if ft is not None
-        else c.WORKER_GCS_RECONNECT_TIMEOUT_WITHOUT_FT_SECONDS
-    )
-    timeout = str(seconds)
+    """The workers' long GCS reconnect timeout, unless the user's env sets one."""
+    if ft is None:
+        return []
+    timeout = str(c.WORKER_GCS_RECONNECT_TIMEOUT_SECONDS)
     return _unless_set([core.EnvVarArgs(name=c.GCS_RECONNECT_TIMEOUT_ENV, value=timeout)], user_names)
 
 

@@ -208,8 +208,7 @@ def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
     assert init["command"][2] == wait_for_gcs_script(f"{FQDN}:6379")
     assert "exec ray start" not in init["command"][2]
     worker = spec["containers"][0]
-    # The same env, less the raylet's own GCS reconnect timeout (the init container runs no raylet).
-    assert init["env"] == [e for e in worker["env"] if e["name"] != c.GCS_RECONNECT_TIMEOUT_ENV]
+    assert init["env"] == worker["env"]
     assert init["securityContext"] == worker["securityContext"]
     # Small, with requests equal to limits: a Guaranteed pod stays Guaranteed.
     assert init["resources"]["limits"] == init["resources"]["requests"] == {"cpu": "200m", "memory": "512Mi"}
