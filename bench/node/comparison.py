@@ -172,6 +172,8 @@ def page(by_scenario: Mapping[str, Mapping[str, Any]], chart_name: str | None = 
             ]
         if scenario == "idle":
             lines += [IDLE_NOTE, ""]
+        if results.get("note"):
+            lines += [results["note"], ""]
     return "\n".join(lines)
 
 

@@ -343,6 +343,8 @@ def test_scale_and_restart_pages_show_where_the_time_went_per_arm_and_role() -> 
     text = comparison.page({"scale": scale})
     assert "Per phase" in text and "| ray-static | worker | 0 | 0.1 |" in text
     assert comparison.phase_table(RESTART) == [], "runs without phases have no table"
+    noted = {**RESTART, "note": "The ray-static arm ran a variant."}
+    assert "The ray-static arm ran a variant." in comparison.page({"head-restart": noted})
 
 
 def test_the_page_and_its_chart_are_written_beside_each_other(tmp_path: Path) -> None:
