@@ -24,8 +24,14 @@ class Arm(Protocol):
     head_selector: str
     role_label: str
 
+    def prepare(self, workers: int) -> None:
+        """What a user does once before a create, untimed (a Pulumi stack's `config set`); nothing for
+        the manifests applied with kubectl."""
+        ...
+
     def start(self, workers: int) -> subprocess.Popen[str]:
-        """Starts the command that creates the cluster with ``workers`` workers, or scales it to them."""
+        """Starts the command that creates the cluster with ``workers`` workers, or scales it to them (a
+        scale's `config set` is part of the command, as a user runs it)."""
         ...
 
     def destroy(self) -> None:
@@ -64,6 +70,9 @@ class FloorArm:
         self.node = node
         self.manifest = work / "floor.json"
 
+    def prepare(self, workers: int) -> None:
+        pass
+
     def start(self, workers: int) -> subprocess.Popen[str]:
         return _apply(self.node, self.manifest, floor.manifests(workers))
 
@@ -81,9 +90,15 @@ class RayStaticArm:
     def __init__(self, node: Node, work: Path, source: Path = REPO) -> None:
         self.stack = Stack(node, work / "ray-static", source)
         self.node = node
+        self.configured: int | None = None
+
+    def prepare(self, workers: int) -> None:
+        self.stack.config_set("ray-static:workers", str(workers))
+        self.configured = workers
 
     def start(self, workers: int) -> subprocess.Popen[str]:
-        self.stack.config_set("ray-static:workers", str(workers))
+        if workers != self.configured:
+            self.prepare(workers)
         return self.stack.pulumi("up", "--yes", "--skip-preview")
 
     def destroy(self) -> None:
@@ -102,6 +117,9 @@ class KubeRayKubectlArm:
     def __init__(self, node: Node, work: Path) -> None:
         self.node = node
         self.manifest = work / "kuberay.json"
+
+    def prepare(self, workers: int) -> None:
+        pass
 
     def start(self, workers: int) -> subprocess.Popen[str]:
         return _apply(self.node, self.manifest, kuberay.manifests(workers))
@@ -123,10 +141,16 @@ class KubeRayPulumiArm:
         self.node = node
         # Stack links the repo's venv, which has pulumi_kubernetes at the provider's version.
         self.stack = Stack(node, work / "kuberay-pulumi", KUBERAY_PROGRAM, KUBERAY_PROGRAM_FILES, "bench")
+        self.configured: int | None = None
         self.stack.config_set("namespace", self.namespace)
 
-    def start(self, workers: int) -> subprocess.Popen[str]:
+    def prepare(self, workers: int) -> None:
         self.stack.config_set("workers", str(workers))
+        self.configured = workers
+
+    def start(self, workers: int) -> subprocess.Popen[str]:
+        if workers != self.configured:
+            self.prepare(workers)
         return self.stack.pulumi("up", "--yes", "--skip-preview")
 
     def destroy(self) -> None:

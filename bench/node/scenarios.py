@@ -133,6 +133,7 @@ def _timed_destroy(arm: Arm) -> float:
 
 def _create(node: Node, arm: Arm, workers: int) -> tuple[float, float, list[dict[str, Any]]]:
     """Runs the create; returns when it started, when its command returned, and the node table."""
+    arm.prepare(workers)
     t0 = time.time()
     started = arms.start(arm, workers)
     nodes = wait_workers(node, arm, workers)

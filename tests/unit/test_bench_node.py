@@ -358,6 +358,9 @@ def test_a_commands_return_time_is_its_own_not_when_the_bench_asks() -> None:
     class Quick:
         kind = "quick"
 
+        def prepare(self, workers: int) -> None:
+            pass
+
         def start(self, workers: int) -> subprocess.Popen[str]:
             return subprocess.Popen(["sleep", "0.1"], text=True)
 
