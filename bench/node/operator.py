@@ -47,6 +47,10 @@ class Operator:
     @classmethod
     def start(cls, node: Node, binary: Path, log: Path, namespaces: tuple[str, ...] = ()) -> "Operator":
         kubeconfig = node.env["KUBECONFIG"]
+        if _answers(f"http://{kuberay.PROBE_ADDRESS}/readyz"):
+            # Another operator (e.g. of an interrupted run) would answer for this one, which then fails
+            # to bind and exits: every figure would be the other's, the idle one zero.
+            raise RuntimeError(f"something already answers on {kuberay.PROBE_ADDRESS}: stop it first")
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 kuberay.operator_argv(binary, kubeconfig, namespaces),
@@ -74,6 +78,8 @@ class Operator:
         raise RuntimeError(f"the KubeRay operator was not ready within {timeout:.0f} s:\n{self._tail()}")
 
     def sample(self) -> usage.Sample:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the KubeRay operator exited {self.proc.returncode}:\n{self._tail()}")
         return usage.sample(self.proc.pid)
 
     def stop(self) -> None:
@@ -87,6 +93,12 @@ class Operator:
 
     def _tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _answers(url: str) -> bool:
+    with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
+        return bool(answer.status)
+    return False
 
 
 @contextlib.contextmanager
