@@ -81,19 +81,18 @@ class FloorArm:
         wait_namespace_gone(self.node, self.namespace)
 
 
-class RayStaticArm:
-    kind = "ray-static"
-    namespace = OURS_NAMESPACE
-    head_selector = "ray.io/cluster=ray,ray.io/node-type=head"
-    role_label = "ray.io/node-type"
+class _PulumiArm:
+    """An arm whose cluster is a Pulumi stack: its worker count is a config key, set untimed before a
+    create (`prepare`) and as part of a scale's command, as a user runs `config set && up`."""
 
-    def __init__(self, node: Node, work: Path, source: Path = REPO) -> None:
-        self.stack = Stack(node, work / "ray-static", source)
-        self.node = node
-        self.configured: int | None = None
+    node: Node
+    namespace: str
+    stack: Stack
+    workers_key: str
+    configured: int | None = None
 
     def prepare(self, workers: int) -> None:
-        self.stack.config_set("ray-static:workers", str(workers))
+        self.stack.config_set(self.workers_key, str(workers))
         self.configured = workers
 
     def start(self, workers: int) -> subprocess.Popen[str]:
@@ -104,6 +103,18 @@ class RayStaticArm:
     def destroy(self) -> None:
         _wait(self.stack.pulumi("destroy", "--yes", "--skip-preview"), "pulumi destroy")
         wait_namespace_gone(self.node, self.namespace)
+
+
+class RayStaticArm(_PulumiArm):
+    kind = "ray-static"
+    namespace = OURS_NAMESPACE
+    head_selector = "ray.io/cluster=ray,ray.io/node-type=head"
+    role_label = "ray.io/node-type"
+    workers_key = "ray-static:workers"
+
+    def __init__(self, node: Node, work: Path, source: Path = REPO) -> None:
+        self.stack = Stack(node, work / "ray-static", source)
+        self.node = node
 
 
 class KubeRayKubectlArm:
@@ -129,33 +140,20 @@ class KubeRayKubectlArm:
         wait_namespace_gone(self.node, self.namespace)
 
 
-class KubeRayPulumiArm:
+class KubeRayPulumiArm(_PulumiArm):
     """The same RayCluster through bench/programs/kuberay (pulumi_kubernetes' CustomResource)."""
 
     kind = "kuberay-pulumi"
     namespace = kuberay.PULUMI_NAMESPACE
     head_selector = kuberay.HEAD_SELECTOR
     role_label = kuberay.ROLE_LABEL
+    workers_key = "workers"
 
     def __init__(self, node: Node, work: Path) -> None:
         self.node = node
         # Stack links the repo's venv, which has pulumi_kubernetes at the provider's version.
         self.stack = Stack(node, work / "kuberay-pulumi", KUBERAY_PROGRAM, KUBERAY_PROGRAM_FILES, "bench")
-        self.configured: int | None = None
         self.stack.config_set("namespace", self.namespace)
-
-    def prepare(self, workers: int) -> None:
-        self.stack.config_set("workers", str(workers))
-        self.configured = workers
-
-    def start(self, workers: int) -> subprocess.Popen[str]:
-        if workers != self.configured:
-            self.prepare(workers)
-        return self.stack.pulumi("up", "--yes", "--skip-preview")
-
-    def destroy(self) -> None:
-        _wait(self.stack.pulumi("destroy", "--yes", "--skip-preview"), "pulumi destroy")
-        wait_namespace_gone(self.node, self.namespace)
 
 
 def _wait(proc: subprocess.Popen[str], what: str, timeout: float = 1200) -> None:
@@ -182,6 +180,13 @@ class Started:
         self.proc.wait()
         self.returned = time.time()
 
+    def finish(self, what: str) -> float:
+        """Waits for the command; raises if it failed; returns when it returned."""
+        _wait(self.proc, what)
+        self._waiter.join()
+        assert self.returned is not None
+        return self.returned
+
 
 def start(arm: Arm, workers: int) -> Started:
     """Starts the arm's create or scale command for ``workers`` workers."""
@@ -190,10 +195,7 @@ def start(arm: Arm, workers: int) -> Started:
 
 def finish(started: Started, arm: Arm) -> float:
     """Waits for an arm's create or scale command; raises if it failed; returns when it returned."""
-    _wait(started.proc, f"{arm.kind}'s command")
-    started._waiter.join()
-    assert started.returned is not None
-    return started.returned
+    return started.finish(f"{arm.kind}'s command")
 
 
 def make(kind: str, node: Node, work: Path, source: Path = REPO) -> Arm:

@@ -47,7 +47,7 @@ class Operator:
     @classmethod
     def start(cls, node: Node, binary: Path, log: Path, namespaces: tuple[str, ...] = ()) -> "Operator":
         kubeconfig = node.env["KUBECONFIG"]
-        if _answers(f"http://{kuberay.PROBE_ADDRESS}/readyz"):
+        if _ready():
             # Another operator (e.g. of an interrupted run) would answer for this one, which then fails
             # to bind and exits: every figure would be the other's, the idle one zero.
             raise RuntimeError(f"something already answers on {kuberay.PROBE_ADDRESS}: stop it first")
@@ -70,10 +70,8 @@ class Operator:
         while time.monotonic() - t0 < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the KubeRay operator exited {self.proc.returncode}:\n{self._tail()}")
-            url = f"http://{kuberay.PROBE_ADDRESS}/readyz"
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return time.monotonic() - t0
+            if _ready():
+                return time.monotonic() - t0
             time.sleep(0.2)
         raise RuntimeError(f"the KubeRay operator was not ready within {timeout:.0f} s:\n{self._tail()}")
 
@@ -95,9 +93,11 @@ class Operator:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _answers(url: str) -> bool:
+def _ready() -> bool:
+    """Whether an operator answers 200 on the probe address (ours, or one that should not be there)."""
+    url = f"http://{kuberay.PROBE_ADDRESS}/readyz"
     with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
-        return bool(answer.status)
+        return answer.status == 200
     return False
 
 

@@ -61,10 +61,11 @@ class SharedNode:
         self.session: NodeSession | None = None
 
     def get(self) -> NodeSession:
-        if self.session is not None and node_sh("status", self.env, timeout=60).returncode == 0:
+        running = node_sh("status", self.env, timeout=60).returncode == 0
+        if self.session is not None and running:
             return self.session
         self.session = None
-        if node_sh("status", self.env, timeout=60).returncode == 0 or node_dir().exists():
+        if running or node_dir().exists():
             log("a node is already up (e.g. from scripts/run): taking it down to start from a clean machine")
             node_sh("down", self.env)
         before = snapshot(self.env)
