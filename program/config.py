@@ -20,7 +20,13 @@ from ray_static.config.checks import MAX_LISTED
 from ray_static.config.options import BY_KEY, BY_PATH, OPTIONS, Option
 from ray_static.config.settings import Settings, resolve
 from ray_static.errors import RayStaticConfigError, invalid
-from ray_static.inputs.cluster import HeadArgs, ResourcesArgs, TolerationArgs, WorkerGroupArgs
+from ray_static.inputs.cluster import (
+    DisruptionBudgetArgs,
+    HeadArgs,
+    ResourcesArgs,
+    TolerationArgs,
+    WorkerGroupArgs,
+)
 from ray_static.names import camel, did_you_mean
 
 PROJECT = "ray-static"
@@ -60,6 +66,8 @@ HEAD_FIELDS = _pod_fields(HeadArgs)
 """camelCase JSON field -> HeadArgs path."""
 TOLERATION_FIELDS = {camel(name): name for name in TolerationArgs.__annotations__}
 """camelCase JSON field -> TolerationArgs field."""
+BUDGET_FIELDS = {camel(name): name for name in DisruptionBudgetArgs.__annotations__}
+"""camelCase JSON field -> DisruptionBudgetArgs field (a worker group's podDisruptionBudget)."""
 
 
 def record_fields(option: Option) -> dict[str, str]:
@@ -182,6 +190,9 @@ def _pod(item: Any, fields: Mapping[str, str], where: str, example: str) -> dict
     pod = _rename(item, fields, where, example)
     if isinstance(pod.get("tolerations"), list):
         pod["tolerations"] = _tolerations(pod["tolerations"], f"{where}.tolerations")
+    if isinstance(pod.get("pod_disruption_budget"), dict):
+        where = f"{where}.podDisruptionBudget"
+        pod["pod_disruption_budget"] = _rename(pod["pod_disruption_budget"], BUDGET_FIELDS, where, example)
     return pod
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ray_static.constants import DEFAULT_IMAGE, RAY_VERSION
 from ray_static.errors import RayStaticConfigError
 from ray_static.inputs.cluster import (
+    DisruptionBudgetArgs,
     EgressArgs,
     GcsFaultToleranceArgs,
     HeadArgs,
@@ -47,6 +48,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_IMAGE",
     "RAY_VERSION",
+    "DisruptionBudgetArgs",
     "EgressArgs",
     "GcsFaultToleranceArgs",
     "HeadArgs",

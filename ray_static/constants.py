@@ -133,6 +133,16 @@ MAX_NAME_LENGTH = 40
 MAX_GROUP_NAME_LENGTH = 15
 MAX_GRACE_PERIOD_SECONDS = 86400
 
+# Stopping a worker: SIGTERM reaches `ray start --block` (the container execs it), which drains the node
+# (no new work; running tasks and actors may finish) for the drain timeout, then stops Ray.
+DEFAULT_GRACE_PERIOD_SECONDS = 60
+DRAIN_MARGIN_SECONDS = 15
+"""The default drain timeout is the grace period less this: time for Ray to stop its processes after the
+drain ends, before the kubelet's SIGKILL."""
+DRAIN_TIMEOUT_ENV = "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"
+"""Ray 2.60 `_private/ray_constants.py`: how long `ray start --block` drains its node on SIGTERM (0: no
+drain)."""
+
 
 # Ray >= 2.53 serves one health endpoint on the dashboard agent; older Ray needs the raylet/GCS ones.
 HEALTHZ_MIN_VERSION = (2, 53, 0)

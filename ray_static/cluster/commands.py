@@ -99,9 +99,14 @@ def wait_for_gcs_script(gcs_address: str) -> str:
     )
 
 
+STOP_ON_SIGTERM = "trap 'exit 143' TERM"
+"""bash as a container's PID 1 ignores SIGTERM unless it handles it; 143 is 128 + SIGTERM, a shell's
+own exit status for it."""
+
+
 def wait_for_gcs_command(settings: Settings) -> list[str]:
-    """The init container's command: wait for the GCS, then exit."""
-    return ["/bin/bash", "-c", wait_for_gcs_script(settings.gcs_address)]
+    """The init container's command: wait for the GCS (a SIGTERM ends the wait), then exit."""
+    return ["/bin/bash", "-c", f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(settings.gcs_address)}"]
 
 
 def raise_nofile_script() -> str:
@@ -127,7 +132,11 @@ def worker_command(settings: Settings, resources: Resources, pod: PodOptions) ->
 
     Init containers do not re-run when only the worker container restarts (e.g. after the head came back
     as a new cluster), so the worker container waits again itself instead of crash-looping.
+
+    `exec` makes `ray start --block` PID 1, so the pod's SIGTERM reaches it and it drains its node. Until
+    then bash is PID 1, which ignores a signal it has no handler for: the trap ends a wait at once instead
+    of at the end of the grace period.
     """
     start = shlex.join(worker_start_args(settings, resources, pod))
     wait = wait_for_gcs_script(settings.gcs_address)
-    return ["/bin/bash", "-c", f"{wait}; {raise_nofile_script()}; exec {start}"]
+    return ["/bin/bash", "-c", f"{STOP_ON_SIGTERM}; {wait}; {raise_nofile_script()}; exec {start}"]

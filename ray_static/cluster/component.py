@@ -29,6 +29,7 @@ from ray_static.cluster.objects import (
     head_service_args,
     namespace_args,
     worker_deployment_args,
+    worker_disruption_budget_args,
 )
 from ray_static.cluster.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.cluster.token import fingerprint, generated_token
@@ -223,10 +224,21 @@ class _Builder:
                 lambda s, i=i: worker_deployment_args(s, s.groups[i], rollout), apps.DeploymentInitArgs
             )
             apps.Deployment(deployment, workers, opts=pods)
+        self.disruption_budgets()
+        return service
+
+    def disruption_budgets(self) -> None:
+        """The head's PodDisruptionBudget and those of the worker groups that have one."""
         if self.shape.pod_disruption_budget:
             budget = self.args(head_disruption_budget_args, policy.PodDisruptionBudgetInitArgs)
             policy.PodDisruptionBudget(f"{self.name}-head", budget, opts=self.scoped)
-        return service
+        for i, deployment in enumerate(self.shape.worker_deployments):
+            if self.shape.worker_disruption_budgets[i]:
+                budget = self.args(
+                    lambda s, i=i: worker_disruption_budget_args(s, s.groups[i]),
+                    policy.PodDisruptionBudgetInitArgs,
+                )
+                policy.PodDisruptionBudget(deployment, budget, opts=self.scoped)
 
     def observability(self) -> pulumi.Output[str | None]:
         """The PodMonitor, Ray's Grafana dashboards (in Grafana's namespace, which may be another) and

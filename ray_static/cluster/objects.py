@@ -1,4 +1,4 @@
-"""The Namespace, the head Service, the Deployments and the head's PodDisruptionBudget, as typed Args."""
+"""The Namespace, the head Service, the Deployments and the PodDisruptionBudgets, as typed Args."""
 
 import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.core.v1 as core
@@ -77,7 +77,7 @@ def head_deployment_args(settings: Settings, rollout: Annotations | None = None)
             labels=labels(settings, c.HEAD, c.HEAD_GROUP),
         ),
         spec=apps.DeploymentSpecArgs(
-            replicas=1,
+            replicas=0 if settings.suspend else 1,
             strategy=apps.DeploymentStrategyArgs(type="Recreate"),
             selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
             template=head_pod_template(settings, rollout),
@@ -91,6 +91,7 @@ def worker_deployment_args(
     """A worker group. patchForce: a `kubectl scale` done by hand is overwritten on the next `pulumi up`.
 
     ``rollout`` annotations restart the workers with the head when they change (e.g. the token's mark).
+    The rolling update's bounds are the group's (config/rollout.py says why they default to in place).
     """
     return apps.DeploymentInitArgs(
         metadata=meta.ObjectMetaArgs(
@@ -100,7 +101,13 @@ def worker_deployment_args(
             annotations={c.PATCH_FORCE_ANNOTATION: "true"},
         ),
         spec=apps.DeploymentSpecArgs(
-            replicas=group.replicas,
+            replicas=0 if settings.suspend else group.replicas,
+            strategy=apps.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=apps.RollingUpdateDeploymentArgs(
+                    max_surge=group.rollout.max_surge, max_unavailable=group.rollout.max_unavailable
+                ),
+            ),
             selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
             template=worker_pod_template(settings, group, rollout),
         ),
@@ -124,6 +131,29 @@ def head_disruption_budget_args(settings: Settings) -> policy.PodDisruptionBudge
         spec=policy.PodDisruptionBudgetSpecArgs(
             max_unavailable=0,
             selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
+            unhealthy_pod_eviction_policy="AlwaysAllow",
+        ),
+    )
+
+
+def worker_disruption_budget_args(
+    settings: Settings, group: WorkerGroup
+) -> policy.PodDisruptionBudgetInitArgs:
+    """The group's own budget for evictions (node drains); pods that are not Ready may always go, so a
+    broken worker never blocks a drain. Rollouts delete pods directly and are bounded by the rollout's
+    own values instead."""
+    budget = group.disruption_budget
+    assert budget is not None  # the component makes one only for a group with a budget
+    return policy.PodDisruptionBudgetInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=group.deployment_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.WORKER, group.group),
+        ),
+        spec=policy.PodDisruptionBudgetSpecArgs(
+            min_available=budget.min_available,
+            max_unavailable=budget.max_unavailable,
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
             unhealthy_pod_eviction_policy="AlwaysAllow",
         ),
     )

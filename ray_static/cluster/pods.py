@@ -151,10 +151,10 @@ def _ray_container(
 
 def head_container(settings: Settings) -> core.ContainerArgs:
     pod, address = settings.head_pod, f"127.0.0.1:{c.GCS_PORT}"
+    # The head holds the GCS: draining it would only delay its replacement (its Deployment is Recreate).
+    env = [*head_env(settings), core.EnvVarArgs(name=c.DRAIN_TIMEOUT_ENV, value="0")]
     return core.ContainerArgs(
-        **_ray_container(
-            settings, pod, c.HEAD_CONTAINER, head_command(settings), address, extra_env=head_env(settings)
-        ),
+        **_ray_container(settings, pod, c.HEAD_CONTAINER, head_command(settings), address, extra_env=env),
         ports=[*head_ports(), *serve_ports(settings)],
         resources=resource_requirements(settings.head),
         startup_probe=startup_probe(settings.ray_version, c.HEAD),
@@ -185,7 +185,10 @@ def wait_gcs_container(settings: Settings, pod: PodOptions) -> core.ContainerArg
 def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerArgs:
     pod = group.pod
     command = worker_command(settings, group.resources, pod)
-    own_env = fault_tolerance.worker_env(settings.gcs_fault_tolerance, user_env_names(pod))
+    own_env = [
+        core.EnvVarArgs(name=c.DRAIN_TIMEOUT_ENV, value=str(group.drain_timeout_seconds)),
+        *fault_tolerance.worker_env(settings.gcs_fault_tolerance, user_env_names(pod)),
+    ]
     return core.ContainerArgs(
         **_ray_container(settings, pod, c.WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
         ports=[*node_ports(), *serve_ports(settings)],

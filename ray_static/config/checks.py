@@ -72,10 +72,11 @@ MANAGED_ENV = (
     c.REDIS_ADDRESS_ENV,
     c.REDIS_PASSWORD_ENV,
     c.EXTERNAL_STORAGE_NAMESPACE_ENV,
+    c.DRAIN_TIMEOUT_ENV,
 )
 """Variables ray-static sets itself on Ray containers (the Redis ones through gcs_fault_tolerance, which
-wires them together), refused in the user's env. RAY_AUTH_TOKEN is never set (the token is a file), but
-would override that file."""
+wires them together; the drain timeout through drain_timeout_seconds), refused in the user's env.
+RAY_AUTH_TOKEN is never set (the token is a file), but would override that file."""
 DEFAULT_ENV = (
     c.GRAFANA_HOST_ENV,
     c.GRAFANA_IFRAME_HOST_ENV,

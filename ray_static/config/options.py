@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ray_static import constants as c
-from ray_static.config import checks, kube_values, ray_flags
+from ray_static.config import checks, kube_values, ray_flags, rollout
 from ray_static.config.checks import Check
 from ray_static.config.egress import egress
 from ray_static.config.fault_tolerance import gcs_fault_tolerance
@@ -214,9 +214,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("usage_stats", "usageStats", "boolean", False,
            "Let Ray send anonymous usage statistics (RAY_USAGE_STATS_ENABLED); off: no phone-home.",
            checks.boolean),
-    Option("termination_grace_period_seconds", "terminationGracePeriodSeconds", "integer", 30,
+    Option("termination_grace_period_seconds", "terminationGracePeriodSeconds", "integer",
+           c.DEFAULT_GRACE_PERIOD_SECONDS,
            "Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400).",
            checks.whole_number(0, c.MAX_GRACE_PERIOD_SECONDS), scope="pod"),
+    Option("drain_timeout_seconds", "drainTimeoutSeconds", "integer", None,
+           "Seconds a stopping worker lets running tasks finish (no new work) before Ray stops; empty: the "
+           "grace period less 15; 0: no drain.", None),
+    Option("max_surge", "maxSurge", "string", "0",
+           'Worker pods above a group\'s size while it rolls, a number or a percentage ("25%").',
+           rollout.int_or_percent),
+    Option("max_unavailable", "maxUnavailable", "string", "25%",
+           "Worker pods below a group's size while it rolls (at least 1 while maxSurge is 0).",
+           rollout.int_or_percent),
+    Option("worker_pod_disruption_budget", "workerPodDisruptionBudget", "record", None,
+           'A PodDisruptionBudget for each worker group without its own, as JSON, e.g. {"maxUnavailable": '
+           '"1"}.', rollout.disruption_budget),
+    Option("suspend", "suspend", "boolean", False,
+           "Scale the head and every worker group to 0, keeping everything else; false resumes.",
+           checks.boolean),
     Option("metrics", "metrics", "record", {},
            'Prometheus and Grafana, as JSON, e.g. {"prometheusNamespaces": ["monitoring"], '
            '"podMonitor": true, "grafanaDashboards": true}.', metrics),

@@ -24,6 +24,7 @@ from ray_static.config.metrics import Metrics
 from ray_static.config.options import OPTIONS, defaults_under
 from ray_static.config.pod_options import POD_OPTIONS, PodBase, PodOptions, owned_volumes
 from ray_static.config.resources import Resources, parse_resources
+from ray_static.config.rollout import GroupDefaults, rollout
 from ray_static.errors import RayStaticConfigError, invalid, show
 from ray_static.inputs.cluster import RayClusterArgs
 
@@ -79,6 +80,8 @@ class Settings:
     """Ray Serve's HTTP port when `serve` is on, else None."""
     gcs_fault_tolerance: GcsFaultTolerance | None
     pod_disruption_budget: bool
+    suspend: bool
+    """Every Deployment at 0 replicas; everything else stays."""
 
     @property
     def ray_version_text(self) -> str:
@@ -153,6 +156,7 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         serve_port=_serve_port(args or {}, values),
         gcs_fault_tolerance=values["gcs_fault_tolerance"],
         pod_disruption_budget=values["pod_disruption_budget"],
+        suspend=values["suspend"],
     )
 
 
@@ -230,11 +234,24 @@ def _worker_groups(
     name: str, values: Mapping[str, Any], worker: Resources, pod: PodBase, version: tuple[int, int, int]
 ) -> tuple[WorkerGroup, ...]:
     """The default group (`workers` x `worker_resources`), then the extra groups."""
+    defaults = _group_defaults(values, pod.naming)
     at = At("worker_groups", pod.naming)
-    extra = extra_groups(name, values["worker_groups"], at, worker, pod)
+    extra = extra_groups(name, values["worker_groups"], at, worker, pod, defaults=defaults)
     for i, group in enumerate(extra):
         _same_version(group.pod, version, at.item(i))
-    return (default_group(name, values["workers"], worker, pod), *extra)
+    return (default_group(name, values["workers"], worker, pod, defaults), *extra)
+
+
+def _group_defaults(values: Mapping[str, Any], naming: Naming) -> GroupDefaults:
+    """The rollout, budget and drain every group starts from (the rollout's two values checked together)."""
+    drain = values["drain_timeout_seconds"]
+    if drain is not None:
+        drain = checks.whole_number(0, c.MAX_GRACE_PERIOD_SECONDS)(drain, At("drain_timeout_seconds", naming))
+    return GroupDefaults(
+        rollout=rollout(values["max_surge"], values["max_unavailable"], At("", naming)),
+        disruption_budget=values["worker_pod_disruption_budget"],
+        drain_timeout_seconds=drain,
+    )
 
 
 def _auth(values: Mapping[str, Any], naming: Naming) -> bool:

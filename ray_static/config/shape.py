@@ -24,7 +24,8 @@ PLAIN = "a plain value: it decides which resources exist"
 FLAGS = ("create_namespace", "auth", "network_policy", "pod_disruption_budget")
 """Booleans that add or remove objects."""
 RECORDS = {
-    "worker_groups": ("name",),
+    "worker_groups": ("name", "pod_disruption_budget"),
+    "worker_pod_disruption_budget": (),
     "metrics": ("pod_monitor", "grafana_dashboards"),
     "head": (),
     "ingress": (),
@@ -45,6 +46,8 @@ class Shape:
     worker_deployments: tuple[str, ...]
     """The worker Deployments' names, the default group's first."""
     pod_disruption_budget: bool
+    worker_disruption_budgets: tuple[bool, ...]
+    """Whether each worker Deployment (in the order above) has a PodDisruptionBudget."""
     pod_monitor: bool
     grafana_dashboards: bool
     grafana_in_cluster_namespace: bool
@@ -66,6 +69,7 @@ class Shape:
             network_policy=settings.network_policy,
             worker_deployments=tuple(g.deployment_name for g in settings.groups),
             pod_disruption_budget=settings.pod_disruption_budget,
+            worker_disruption_budgets=tuple(g.disruption_budget is not None for g in settings.groups),
             pod_monitor=settings.metrics.pod_monitor,
             grafana_dashboards=settings.metrics.grafana_dashboards,
             grafana_in_cluster_namespace=grafana in (None, settings.namespace),
@@ -93,6 +97,7 @@ def shape_of(name: str, args: Mapping[str, Any], naming: Naming = identity) -> S
         network_policy=flag["network_policy"],
         worker_deployments=(f"{name}-worker", *_group_deployments(name, args, naming)),
         pod_disruption_budget=flag["pod_disruption_budget"],
+        worker_disruption_budgets=_group_budgets(args),
         pod_monitor=_record_flag(metrics, "pod_monitor", naming),
         grafana_dashboards=_record_flag(metrics, "grafana_dashboards", naming),
         grafana_in_cluster_namespace=grafana in (None, "") or grafana == namespace,
@@ -135,3 +140,14 @@ def _group_deployments(name: str, args: Mapping[str, Any], naming: Naming) -> li
         given = checks.mapping(group, at.item(i), "a worker group with at least a name")
         names.append(f"{name}-worker-{checks.group_name(given.get('name'), at.item(i).field('name'))}")
     return names
+
+
+def _group_budgets(args: Mapping[str, Any]) -> tuple[bool, ...]:
+    """Which worker Deployments have a budget: a group's own (None: explicitly none), else the default
+    group's. The values themselves are checked with the rest of the settings."""
+    default = args.get("worker_pod_disruption_budget") is not None
+    groups = [g for g in args.get("worker_groups") or [] if isinstance(g, Mapping)]
+    own = [
+        g["pod_disruption_budget"] is not None if "pod_disruption_budget" in g else default for g in groups
+    ]
+    return (default, *own)

@@ -111,7 +111,18 @@ class PodArgs(TypedDict, total=False):
     priority_class_name: pulumi.Input[str]
     """An existing PriorityClass for the Ray pods."""
     termination_grace_period_seconds: pulumi.Input[int]
-    """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 30."""
+    """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 60: a worker's
+    Ray drains its node for up to `drain_timeout_seconds` of it first."""
+
+
+class DisruptionBudgetArgs(TypedDict, total=False):
+    """A PodDisruptionBudget for a worker group: exactly one of the two, a number of pods or a percentage
+    of the group ("50%"). Node drains (evictions) wait while the group would fall below it."""
+
+    min_available: str
+    """Pods of the group that must stay up, e.g. "2" or "50%"."""
+    max_unavailable: str
+    """Pods of the group that may be down at once, e.g. "1" or "25%"."""
 
 
 class HeadArgs(PodArgs, total=False):
@@ -128,6 +139,13 @@ class WorkerGroupArgs(PodArgs, total=False):
     """Number of workers in this group (0 to 1000). Default 1."""
     resources: pulumi.Input[ResourcesArgs]
     """CPU, memory and GPUs of each worker in this group (default: the default group's)."""
+    max_surge: pulumi.Input[str]
+    """Pods above the group's size while it rolls ("1", "25%"). Default: the top-level `max_surge`."""
+    max_unavailable: pulumi.Input[str]
+    """Pods below the group's size while it rolls ("1", "25%"). Default: the top-level `max_unavailable`."""
+    pod_disruption_budget: DisruptionBudgetArgs
+    """A PodDisruptionBudget for this group's pods. Default: the top-level `worker_pod_disruption_budget`.
+    A plain value: it decides which resources exist."""
 
 
 class GcsFaultToleranceArgs(TypedDict, total=False):
@@ -274,6 +292,23 @@ class RayClusterArgs(PodArgs, total=False):
     gcs_fault_tolerance: GcsFaultToleranceArgs
     """Keep the GCS state in an external Redis: a head restart then keeps the workers, detached actors
     and jobs instead of starting a new, empty cluster."""
+    max_surge: pulumi.Input[str]
+    """Worker pods above a group's size while it rolls: a number ("1") or a percentage ("25%"). Default "0":
+    a rollout never needs room for an extra pod, so it moves on a full node."""
+    max_unavailable: pulumi.Input[str]
+    """Worker pods below a group's size while it rolls: a number or a percentage, rounded down but at least
+    1 when `max_surge` is 0. Default "25%". A group may set its own of both."""
+    worker_pod_disruption_budget: DisruptionBudgetArgs
+    """A PodDisruptionBudget for the default group's workers, and for every extra group that sets none.
+    Default: none. A plain value: it decides which resources exist."""
+    drain_timeout_seconds: pulumi.Input[int]
+    """Seconds a stopping worker's Ray waits for its running tasks and actors to finish before it stops
+    them (RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S); no new work lands on it meanwhile. Default: its
+    termination_grace_period_seconds less 15 (45 s by default), so the kubelet never kills Ray mid-drain;
+    a value given must be below each worker's grace period. 0 stops workers without draining."""
+    suspend: pulumi.Input[bool]
+    """Scale the head and every worker group to 0 pods, keeping everything else (the token, Services,
+    NetworkPolicy, volumes' claims); false brings the same cluster back. Default false."""
     pod_disruption_budget: bool
     """A PodDisruptionBudget for the head, so a node drain waits instead of evicting it (and with it the
     whole cluster, without gcs_fault_tolerance). Default false: it makes every drain of the head's node
@@ -286,6 +321,7 @@ document_fields(
         TolerationArgs,
         SecretKeyArgs,
         PodArgs,
+        DisruptionBudgetArgs,
         HeadArgs,
         WorkerGroupArgs,
         GcsFaultToleranceArgs,

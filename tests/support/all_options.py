@@ -127,6 +127,9 @@ ALL_OPTIONS: RayClusterArgs = {
                 }
             ],
             "priority_class_name": "ray-gpu",
+            "max_surge": "1",
+            "max_unavailable": "0",
+            "pod_disruption_budget": {"min_available": "50%"},
         },
         {
             "name": "mig",
@@ -144,6 +147,12 @@ ALL_OPTIONS: RayClusterArgs = {
         "external_storage_namespace": "ray-prod",
     },
     "pod_disruption_budget": True,
+    # How workers roll, stop and pause.
+    "max_surge": "0",
+    "max_unavailable": "50%",
+    "worker_pod_disruption_budget": {"max_unavailable": "1"},
+    "drain_timeout_seconds": 90,
+    "suspend": False,
     "pod_annotations": {"example.com/team": "ml"},
     "affinity": {
         "podAntiAffinity": {

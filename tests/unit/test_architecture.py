@@ -139,6 +139,7 @@ def test_type_only_imports_and_the_jobs_door_pass() -> None:
 
 PUBLIC_NAMES = [
     "DEFAULT_IMAGE",
+    "DisruptionBudgetArgs",
     "EgressArgs",
     "GcsFaultToleranceArgs",
     "HeadArgs",

@@ -17,6 +17,7 @@ from ray_static.config.checks import At
 from ray_static.config.options import BY_KEY, OPTIONS, Option
 from ray_static.errors import RayStaticConfigError
 from ray_static.inputs.cluster import (
+    DisruptionBudgetArgs,
     EgressArgs,
     GcsFaultToleranceArgs,
     HeadArgs,
@@ -43,7 +44,7 @@ KIND_TYPES: dict[str, set[Any]] = {
     "secret_env": {dict[str, SecretKeyArgs]},
     "groups": {list[WorkerGroupArgs]},
     "tolerations": {list[TolerationArgs]},
-    "record": {MetricsArgs, IngressArgs, GcsFaultToleranceArgs, EgressArgs},
+    "record": {MetricsArgs, IngressArgs, GcsFaultToleranceArgs, EgressArgs, DisruptionBudgetArgs},
     "pod": {HeadArgs},
 }
 

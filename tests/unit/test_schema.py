@@ -73,6 +73,11 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "head": "#/types/ray-static:index:HeadArgs",
         "gcsFaultTolerance": "#/types/ray-static:index:GcsFaultToleranceArgs",
         "podDisruptionBudget": "boolean",
+        "maxSurge": "string",
+        "maxUnavailable": "string",
+        "workerPodDisruptionBudget": "#/types/ray-static:index:DisruptionBudgetArgs",
+        "drainTimeoutSeconds": "integer",
+        "suspend": "boolean",
     }
     assert resource["requiredInputs"] == []
     assert all(v.get("description") for v in inputs.values())
@@ -81,11 +86,12 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
     # Values that only flow into the objects accept Outputs; those that decide which objects exist are
     # plain, in every language.
     structural = {"createNamespace", "auth", "networkPolicy", "podDisruptionBudget", "workerGroups", "head"}
-    structural |= {"metrics", "ingress", "gcsFaultTolerance"}
+    structural |= {"metrics", "ingress", "gcsFaultTolerance", "workerPodDisruptionBudget"}
     assert {k for k, v in inputs.items() if v.get("plain")} == structural
     group = s["types"]["ray-static:index:WorkerGroupArgs"]
     assert group["required"] == ["name"] and group["properties"]["name"].get("plain") is True
     assert "plain" not in group["properties"]["replicas"]
+    assert group["properties"]["podDisruptionBudget"].get("plain") is True
 
     assert {k: v["type"] for k, v in resource["properties"].items()} == {
         "namespace": "string",
@@ -153,6 +159,7 @@ POD_FIELDS = [
 def test_nested_types_are_pinned() -> None:
     types = schema()["types"]
     assert sorted(types) == [
+        "ray-static:index:DisruptionBudgetArgs",
         "ray-static:index:EgressArgs",
         "ray-static:index:GcsFaultToleranceArgs",
         "ray-static:index:HeadArgs",
@@ -192,7 +199,17 @@ def test_nested_types_are_pinned() -> None:
             "memoryRequest",
         ],
         "ray-static:index:TolerationArgs": ["effect", "key", "operator", "tolerationSeconds", "value"],
-        "ray-static:index:WorkerGroupArgs": sorted(["name", "replicas", "resources", *POD_FIELDS]),
+        "ray-static:index:WorkerGroupArgs": sorted(
+            [
+                "name",
+                "replicas",
+                "resources",
+                "maxSurge",
+                "maxUnavailable",
+                "podDisruptionBudget",
+                *POD_FIELDS,
+            ]
+        ),
         "ray-static:index:HeadArgs": sorted(POD_FIELDS),
         "ray-static:index:GcsFaultToleranceArgs": [
             "externalStorageNamespace",
@@ -202,6 +219,7 @@ def test_nested_types_are_pinned() -> None:
         ],
         "ray-static:index:SecretKeyArgs": ["key", "secret"],
         "ray-static:index:EgressArgs": ["allowedCidrs", "allowedNamespaces", "dnsCidrs"],
+        "ray-static:index:DisruptionBudgetArgs": ["maxUnavailable", "minAvailable"],
     }
     for t in types.values():
         assert all(p.get("description") for p in t["properties"].values())

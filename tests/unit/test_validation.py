@@ -105,7 +105,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown arg",
         {"worker": 3},
-        'worker: got an unknown setting; expected one of the 51 known settings (did you mean "workers"?).',
+        'worker: got an unknown setting; expected one of the 56 known settings (did you mean "workers"?).',
     ),
     (
         "negative grace period",
@@ -134,7 +134,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
         "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, "
         "DASHBOARD_METRIC_PORT, "
-        "RAY_REDIS_ADDRESS, REDIS_PASSWORD, RAY_external_storage_namespace).",
+        "RAY_REDIS_ADDRESS, REDIS_PASSWORD, RAY_external_storage_namespace, "
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S).",
     ),
     (
         "bad label in node selector",

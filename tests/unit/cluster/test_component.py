@@ -8,7 +8,7 @@ import pytest
 
 from ray_static import RayCluster, RayClusterArgs
 from ray_static import constants as c
-from ray_static.cluster.commands import wait_for_gcs_script
+from ray_static.cluster.commands import STOP_ON_SIGTERM, wait_for_gcs_script
 from tests.support.manifests import (
     RESTRICTED_CONTAINER,
     RESTRICTED_POD,
@@ -182,7 +182,7 @@ def test_workers_join_by_fqdn_after_waiting_for_the_gcs(rendered: list[Rendered]
     assert worker["command"][:2] == ["/bin/bash", "-c"]
     script = worker["command"][2]
     wait, _, start = script.partition("; exec ")
-    assert wait.startswith(wait_for_gcs_script(f"{FQDN}:6379") + "; ulimit ")
+    assert wait.startswith(f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(f'{FQDN}:6379')}; ulimit ")
     assert start.split() == [
         "ray",
         "start",
@@ -205,10 +205,12 @@ def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
     assert init["name"] == "wait-gcs-ready"
     assert init["image"] == c.DEFAULT_IMAGE
     assert init["command"][:2] == ["/bin/bash", "-c"]
-    assert init["command"][2] == wait_for_gcs_script(f"{FQDN}:6379")
+    assert init["command"][2] == f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(f'{FQDN}:6379')}"
     assert "exec ray start" not in init["command"][2]
     worker = spec["containers"][0]
-    assert init["env"] == worker["env"]
+    drain = {"name": c.DRAIN_TIMEOUT_ENV, "value": "45"}
+    assert init["env"] == [e for e in worker["env"] if e != drain]
+    assert drain in worker["env"]
     assert init["securityContext"] == worker["securityContext"]
     # Small, with requests equal to limits: a Guaranteed pod stays Guaranteed.
     assert init["resources"]["limits"] == init["resources"]["requests"] == {"cpu": "200m", "memory": "512Mi"}
@@ -622,7 +624,7 @@ def test_pod_options_reach_every_pod() -> None:
             assert each["imagePullPolicy"] == "Always"
 
 
-@pytest.mark.parametrize(("given", "seconds"), [({}, 30), ({"termination_grace_period_seconds": 120}, 120)])
+@pytest.mark.parametrize(("given", "seconds"), [({}, 60), ({"termination_grace_period_seconds": 120}, 120)])
 def test_termination_grace_period_reaches_every_pod(given: dict[str, Any], seconds: int) -> None:
     args: RayClusterArgs = {**given, "worker_groups": [{"name": "gpu"}]}  # type: ignore[typeddict-item]
     rendered = run_cluster(args).resources

@@ -148,7 +148,8 @@ REFUSALS = [
          'env.DASHBOARD_METRIC_PORT: got "DASHBOARD_METRIC_PORT"; expected a variable ray-static does not '
          "manage (RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
          "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT, RAY_REDIS_ADDRESS, REDIS_PASSWORD, "
-         "RAY_external_storage_namespace)."),
+         "RAY_external_storage_namespace, "
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S)."),
 ]  # fmt: skip
 
 

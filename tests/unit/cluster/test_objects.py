@@ -20,6 +20,7 @@ from ray_static.config.checks import At
 from ray_static.config.groups import extra_groups
 from ray_static.config.options import BY_KEY
 from ray_static.config.resources import Resources, parse_resources
+from ray_static.config.rollout import GroupDefaults
 from ray_static.config.scheduling import tolerations
 from ray_static.config.settings import resolve
 
@@ -117,7 +118,11 @@ GROUPS = [
 
 @pytest.mark.parametrize("case", GROUPS, ids=lambda case: case.name)
 def test_extra_groups(case: Case) -> None:
-    groups = extra_groups("ray", case.given, At("worker_groups"), WORKER, resolve("ray", {}).pod_base)
+    settings = resolve("ray", {})
+    defaults = GroupDefaults(settings.groups[0].rollout, None, None)
+    groups = extra_groups(
+        "ray", case.given, At("worker_groups"), WORKER, settings.pod_base, defaults=defaults
+    )
     assert [(g.group, g.deployment_name, g.replicas, g.resources) for g in groups] == case.want
 
 

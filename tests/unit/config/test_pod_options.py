@@ -152,7 +152,7 @@ def test_priority_class_and_grace_period_per_group() -> None:
     )
     assert pod_spec(rendered, "ray-head")["priorityClassName"] == "batch"
     assert pod_spec(rendered, "ray-worker-b")["terminationGracePeriodSeconds"] == 5
-    assert pod_spec(rendered, "ray-worker")["terminationGracePeriodSeconds"] == 30
+    assert pod_spec(rendered, "ray-worker")["terminationGracePeriodSeconds"] == 60
 
 
 def test_ray_resources_labels_and_flags_reach_ray_start() -> None:
@@ -315,7 +315,8 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         'secret_env.RAY_ADDRESS: got "RAY_ADDRESS"; expected a variable ray-static does not manage '
         "(RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, RAY_CLUSTER_NAME, RAY_ADDRESS, "
         "RAY_USAGE_STATS_ENABLED, RAY_STATIC_POD_IP, DASHBOARD_METRIC_PORT, RAY_REDIS_ADDRESS, "
-        "REDIS_PASSWORD, RAY_external_storage_namespace).",
+        "REDIS_PASSWORD, RAY_external_storage_namespace, "
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S).",
     ),
     (
         "secret_env without a key",
