@@ -208,3 +208,64 @@ restarted well before the workers give up."""
 GCS_STORAGE_ANNOTATION = "ray-static/gcs-storage"
 """On worker pods with GCS fault tolerance: the Redis address and storage namespace. A head restart keeps
 the workers; moving the cluster's state elsewhere is a new, empty Ray cluster, so it rolls them."""
+
+# Pod Security Standards (the PodSecurity admission controller's checks, k8s.io/pod-security-admission).
+POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
+"""From the strictest up; the namespace's Pod Security labels enforce and warn at the chosen one."""
+RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+"""What `restricted` lets a container add (policy/check_capabilities_restricted.go)."""
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+"""What `baseline` lets a container add: the runtime's default set (policy/check_capabilities_baseline.go)."""
+LINUX_CAPABILITIES = frozenset(
+    {
+        *BASELINE_CAPABILITIES,
+        "AUDIT_CONTROL",
+        "AUDIT_READ",
+        "BLOCK_SUSPEND",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+        "DAC_READ_SEARCH",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "LEASE",
+        "LINUX_IMMUTABLE",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "NET_ADMIN",
+        "NET_BROADCAST",
+        "NET_RAW",
+        "PERFMON",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_MODULE",
+        "SYS_NICE",
+        "SYS_PACCT",
+        "SYS_PTRACE",
+        "SYS_RAWIO",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "SYSLOG",
+        "WAKE_ALARM",
+    }
+)
+"""Every Linux capability (capabilities(7)), named as Kubernetes compares them: without CAP_."""
+HOST_NETWORK_DNS_POLICY = "ClusterFirstWithHostNet"
+"""A pod on the host's network resolves with the node's resolver unless asked: the workers would no longer
+find the head's Service name."""

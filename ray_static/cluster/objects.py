@@ -15,7 +15,7 @@ from ray_static.config.settings import Settings, WorkerGroup
 def namespace_args(settings: Settings) -> core.NamespaceInitArgs:
     return core.NamespaceInitArgs(
         metadata=meta.ObjectMetaArgs(
-            name=settings.namespace, labels={**labels(settings), **pod_security_labels()}
+            name=settings.namespace, labels={**labels(settings), **pod_security_labels(settings.pod_security)}
         )
     )
 

@@ -21,8 +21,11 @@ from ray_static.config.pod_options import PodOptions
 from ray_static.config.settings import Resources, Settings, WorkerGroup
 
 
-def resource_requirements(resources: Resources) -> core.ResourceRequirementsArgs:
-    """Limits and requests; GPUs (of the group's GPU resource) and local disk are requested as limited."""
+def resource_requirements(
+    resources: Resources, claims: list[dict[str, str]] | None = None
+) -> core.ResourceRequirementsArgs:
+    """Limits and requests; GPUs (of the group's GPU resource) and local disk are requested as limited.
+    ``claims``: the pod's resource claims, every one of them the Ray container's."""
     limits = {"cpu": resources.cpu, "memory": resources.memory}
     requests = {"cpu": resources.cpu_request, "memory": resources.memory_request}
     extra: dict[str, str] = {}
@@ -30,7 +33,23 @@ def resource_requirements(resources: Resources) -> core.ResourceRequirementsArgs
         extra[resources.gpu_resource] = str(resources.gpus)
     if resources.ephemeral_storage is not None:
         extra["ephemeral-storage"] = resources.ephemeral_storage
-    return core.ResourceRequirementsArgs(limits=limits | extra, requests=requests | extra)
+    return core.ResourceRequirementsArgs(
+        limits=limits | extra,
+        requests=requests | extra,
+        claims=[core.ResourceClaimArgs(name=claim["name"]) for claim in claims or []] or None,
+    )
+
+
+def pod_resource_claims(pod: PodOptions) -> list[core.PodResourceClaimArgs] | None:
+    """The pod's entries of its claims, each naming the existing ResourceClaim or the template of its own."""
+    return [
+        core.PodResourceClaimArgs(
+            name=claim["name"],
+            resource_claim_name=claim.get("resourceClaimName"),
+            resource_claim_template_name=claim.get("resourceClaimTemplateName"),
+        )
+        for claim in pod.resource_claims
+    ] or None
 
 
 def user_env(pod: PodOptions) -> list[core.EnvVarArgs]:
@@ -145,7 +164,7 @@ def _ray_container(
         "env": [*ray_env(settings, ray_address, pod), *(extra_env or [])],
         "env_from": pod.env_from or None,
         "volume_mounts": [*ray_mounts(settings), *user_mounts(pod)],
-        "security_context": container_security_context(settings.read_only_root_filesystem),
+        "security_context": container_security_context(settings.read_only_root_filesystem, pod.capabilities),
     }
 
 
@@ -156,7 +175,7 @@ def head_container(settings: Settings) -> core.ContainerArgs:
     return core.ContainerArgs(
         **_ray_container(settings, pod, c.HEAD_CONTAINER, head_command(settings), address, extra_env=env),
         ports=[*head_ports(), *serve_ports(settings)],
-        resources=resource_requirements(settings.head),
+        resources=resource_requirements(settings.head, pod.resource_claims),
         startup_probe=startup_probe(settings.ray_version, c.HEAD),
         readiness_probe=readiness_probe(settings.ray_version, c.HEAD),
         liveness_probe=liveness_probe(settings.ray_version, c.HEAD),
@@ -192,7 +211,7 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
     return core.ContainerArgs(
         **_ray_container(settings, pod, c.WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
         ports=[*node_ports(), *serve_ports(settings)],
-        resources=resource_requirements(group.resources),
+        resources=resource_requirements(group.resources, pod.resource_claims),
         startup_probe=startup_probe(settings.ray_version, c.WORKER),
         readiness_probe=readiness_probe(settings.ray_version, c.WORKER),
         liveness_probe=liveness_probe(settings.ray_version, c.WORKER),
@@ -231,12 +250,40 @@ def _pod_spec(
         affinity=pod.affinity or None,  # type: ignore[arg-type]  # wire-format mapping, passed through
         topology_spread_constraints=spread_constraints(pod, selector),  # type: ignore[arg-type]  # wire format
         priority_class_name=pod.priority_class_name,
+        scheduler_name=pod.scheduler_name,
+        runtime_class_name=pod.runtime_class_name,
+        resource_claims=pod_resource_claims(pod),
+        **host_and_dns(pod),
         image_pull_secrets=[core.LocalObjectReferenceArgs(name=n) for n in pod.image_pull_secrets] or None,
         termination_grace_period_seconds=pod.termination_grace_period_seconds,
         # Service links would put RAY_HEAD_PORT=tcp://... and the like in every container: RAY_ is Ray's
         # own configuration prefix, and nothing here reads them.
         enable_service_links=False,
     )
+
+
+def dns_config(pod: PodOptions) -> core.PodDNSConfigArgs | None:
+    """The user's PodDNSConfig (checked wire format) as typed Args."""
+    dns = pod.dns_config
+    if not dns:
+        return None
+    options = [
+        core.PodDNSConfigOptionArgs(name=o["name"], value=o.get("value")) for o in dns.get("options", [])
+    ]
+    return core.PodDNSConfigArgs(
+        nameservers=dns.get("nameservers"), searches=dns.get("searches"), options=options or None
+    )
+
+
+def host_and_dns(pod: PodOptions) -> dict[str, Any]:
+    """The node's namespaces the pod shares, and its resolver: on the node's network it would use the
+    node's, which knows no Service names (the workers find the head by one), unless told otherwise."""
+    return {
+        "host_network": pod.host_network or None,
+        "host_ipc": pod.host_ipc or None,
+        "dns_policy": c.HOST_NETWORK_DNS_POLICY if pod.host_network else None,
+        "dns_config": dns_config(pod),
+    }
 
 
 def _toleration_kwargs(wire: dict[str, Any]) -> dict[str, Any]:

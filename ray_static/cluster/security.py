@@ -11,12 +11,13 @@ from ray_static.cluster.labels import cluster_selector, labels
 from ray_static.config.settings import Settings
 
 
-def pod_security_labels() -> dict[str, str]:
-    """Namespace labels that make the API server enforce the `restricted` Pod Security Standard."""
+def pod_security_labels(level: str) -> dict[str, str]:
+    """Namespace labels that make the API server enforce (and warn at) the Pod Security Standard
+    `pod_security` names (`restricted` by default)."""
     return {
-        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce": level,
         "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn": level,
         "pod-security.kubernetes.io/warn-version": "latest",
     }
 

@@ -12,16 +12,19 @@ import pulumi_kubernetes.core.v1 as core
 from ray_static import constants as c
 
 
-def container_security_context(read_only_root_filesystem: bool = True) -> core.SecurityContextArgs:
+def container_security_context(
+    read_only_root_filesystem: bool = True, add: list[str] | None = None
+) -> core.SecurityContextArgs:
     """The `restricted` Pod Security Standard, as the Ray image's own user; a read-only root filesystem
-    unless turned off."""
+    unless turned off. ``add``: capabilities the user adds back (the one part a higher Pod Security level
+    changes; everything else stays as strict)."""
     return core.SecurityContextArgs(
         read_only_root_filesystem=read_only_root_filesystem,
         run_as_non_root=True,
         run_as_user=c.RAY_UID,
         run_as_group=c.RAY_GID,
         allow_privilege_escalation=False,
-        capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+        capabilities=core.CapabilitiesArgs(add=add or None, drop=["ALL"]),
         seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
     )
 

@@ -6,6 +6,7 @@ The objects pass through unchanged once checked: the API server validates them i
 ray-static sets itself) is refused here first, naming the field.
 """
 
+import ipaddress
 import posixpath
 from typing import Any, cast
 
@@ -29,6 +30,10 @@ MANAGED_LABELS = (
 """Labels ray-static sets on every Ray pod; its Deployments, Service and NetworkPolicy select on some."""
 ENV_SOURCES = ("configMapRef", "secretRef")
 WHEN_UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
+DNS_CONFIG_FIELDS = ("nameservers", "searches", "options")
+MAX_NAMESERVERS = 3
+"""The API server refuses a dnsConfig with more (validation.MaxDNSNameservers)."""
+CLAIM_SOURCES = ("resourceClaimName", "resourceClaimTemplateName")
 
 
 def _objects(value: Any, at: At, what: str) -> list[dict[str, Any]]:
@@ -176,6 +181,63 @@ def secret_env(value: Any, at: At) -> dict[str, dict[str, str]]:
 def priority_class_name(value: Any, at: At) -> str | None:
     """A PriorityClass name, or None when not given."""
     return None if value in (None, "") else checks.object_name(value, at)
+
+
+def optional_name(value: Any, at: At) -> str | None:
+    """An object name the API server checks as a DNS subdomain (a scheduler, a RuntimeClass), or None when
+    not given."""
+    return None if value in (None, "") else checks.object_name(value, at)
+
+
+def dns_config(value: Any, at: At) -> dict[str, Any]:
+    """A PodDNSConfig: at most three nameserver IPs, search domains, and options with a name each."""
+    given = checks.mapping(value, at, 'a PodDNSConfig such as {"options": [{"name": "ndots", "value": "2"}]}')
+    checks.unknown_keys(given, DNS_CONFIG_FIELDS, at)
+    servers = checks.str_list(given.get("nameservers"), at.field("nameservers"))
+    for i, server in enumerate(servers):
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise invalid(at.field("nameservers").item(i).name, server, "an IP address") from None
+    if len(servers) > MAX_NAMESERVERS:
+        raise invalid(at.field("nameservers").name, servers, f"at most {MAX_NAMESERVERS} IP addresses")
+    searches = checks.str_list(given.get("searches"), at.field("searches"))
+    options = _objects(given.get("options"), at.field("options"), "PodDNSConfigOption")
+    for i, option in enumerate(options):
+        where = at.field("options").item(i)
+        checks.unknown_keys(option, ("name", "value"), where)
+        if not isinstance(option.get("name"), str) or not option["name"]:
+            raise invalid(where.field("name").name, option.get("name"), 'a resolver option such as "ndots"')
+        if not isinstance(option.get("value", ""), str):
+            raise invalid(where.field("value").name, option["value"], 'a string such as "2"')
+    return {k: v for k, v in (("nameservers", servers), ("searches", searches), ("options", options)) if v}
+
+
+def resource_claims(value: Any, at: At) -> list[dict[str, str]]:
+    """Dynamic resource allocation: each claim a DNS label naming exactly one existing ResourceClaim or
+    ResourceClaimTemplate (the Ray container is given every claim of its pod)."""
+    items = _objects(value, at, "resource claim")
+    _unique_names(items, at, "claim", frozenset())
+    for i, item in enumerate(items):
+        checks.unknown_keys(item, ("name", *CLAIM_SOURCES), at.item(i))
+        sources = [k for k in CLAIM_SOURCES if k in item]
+        if len(sources) != 1:
+            raise invalid(
+                at.item(i).name,
+                item,
+                'a name and exactly one of "resourceClaimName" or "resourceClaimTemplateName"',
+            )
+        checks.object_name(item[sources[0]], at.item(i).field(sources[0]))
+    return [{k: cast(str, v) for k, v in item.items()} for item in items]
+
+
+def capabilities(value: Any, at: At) -> list[str]:
+    """Linux capabilities added to the Ray container, named as Kubernetes compares them (no CAP_)."""
+    names = checks.str_list(value, at)
+    for i, name in enumerate(names):
+        if name not in c.LINUX_CAPABILITIES:
+            raise invalid(at.item(i).name, name, 'a Linux capability name without "CAP_", e.g. "IPC_LOCK"')
+    return list(dict.fromkeys(names))
 
 
 def head_options(value: Any, at: At) -> dict[str, Any]:

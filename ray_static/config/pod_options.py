@@ -42,6 +42,13 @@ class PodOptions:
     affinity: dict[str, Any]
     topology_spread_constraints: list[dict[str, Any]]
     priority_class_name: str | None
+    scheduler_name: str | None
+    runtime_class_name: str | None
+    dns_config: dict[str, Any]
+    resource_claims: list[dict[str, str]]
+    host_network: bool
+    host_ipc: bool
+    capabilities: list[str]
     termination_grace_period_seconds: int
 
 
@@ -97,6 +104,18 @@ def _check_references(
         )
 
 
+def _check_claims(top: Mapping[str, Any], own: Mapping[str, Any], at: At) -> None:
+    """A claim added by the head or a group has a name the top-level claims do not use (the pod's claims
+    are one list, each name once)."""
+    taken = {claim["name"] for claim in top["resource_claims"]}
+    for i, claim in enumerate(own.get("resource_claims", [])):
+        if claim["name"] in taken:
+            where = at.field("resource_claims").item(i).field("name")
+            raise invalid(
+                where.name, claim["name"], f"a claim name not also in {at.sibling('resource_claims')}"
+            )
+
+
 def _one_of(names: Collection[str]) -> str:
     return f"the name of one of the pod's volumes ({', '.join(sorted(names))})"
 
@@ -117,6 +136,7 @@ class PodBase:
         _check_references(merged, self.values, At("", self.naming), self.owned_volumes)
         if at is not None:
             _check_references(merged, own, at, self.owned_volumes)
+            _check_claims(self.values, own, at)
         return PodOptions(**{name: merged[name] for name in FIELDS})
 
 

@@ -23,6 +23,7 @@ from ray_static.config.ingress import Ingress
 from ray_static.config.metrics import Metrics
 from ray_static.config.options import OPTIONS, defaults_under
 from ray_static.config.pod_options import POD_OPTIONS, PodBase, PodOptions, owned_volumes
+from ray_static.config.pod_security import check_level
 from ray_static.config.resources import Resources, parse_resources
 from ray_static.config.rollout import GroupDefaults, rollout
 from ray_static.errors import RayStaticConfigError, invalid, show
@@ -71,6 +72,8 @@ class Settings:
     egress: Egress | None
     """None: the NetworkPolicy limits ingress only."""
     read_only_root_filesystem: bool
+    pod_security: str
+    """The Pod Security Standard the namespace enforces (when ray-static creates it) and the pods meet."""
     usage_stats: bool
     metrics: Metrics
     ingress: Ingress | None
@@ -148,6 +151,7 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         allowed_client_cidrs=_client_cidrs(values, naming),
         egress=_egress(values, naming),
         read_only_root_filesystem=values["read_only_root_filesystem"],
+        pod_security=_pod_security(values, naming),
         usage_stats=values["usage_stats"],
         metrics=values["metrics"],
         ingress=_ingress(values, naming),
@@ -273,6 +277,17 @@ def _auth(values: Mapping[str, Any], naming: Naming) -> bool:
             f"unless {naming('allow_unauthenticated_exposure')} is true",
         )
     return auth
+
+
+def _pod_security(values: Mapping[str, Any], naming: Naming) -> str:
+    """Host namespaces and added capabilities, at every level they are given, need a Pod Security level
+    that admits them (the API server would refuse the pods after the rest was deployed)."""
+    level = cast(str, values["pod_security"])
+    check_level(values, At("", naming), level)
+    check_level(values["head"], At("head", naming), level)
+    for i, group in enumerate(cast(list[Mapping[str, Any]], values["worker_groups"] or [])):
+        check_level(group, At("worker_groups", naming).item(i), level)
+    return level
 
 
 def _ingress(values: Mapping[str, Any], naming: Naming) -> Ingress | None:

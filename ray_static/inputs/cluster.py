@@ -110,6 +110,32 @@ class PodArgs(TypedDict, total=False):
     pods of its own group."""
     priority_class_name: pulumi.Input[str]
     """An existing PriorityClass for the Ray pods."""
+    scheduler_name: pulumi.Input[str]
+    """The scheduler of the Ray pods (schedulerName), e.g. "volcano" or "yunikorn" for a batch scheduler's
+    queues and gang scheduling, which read `labels` and `annotations` (docs/configuration.md, "Schedulers
+    and accelerators"). Default: the cluster's default scheduler."""
+    runtime_class_name: pulumi.Input[str]
+    """An existing RuntimeClass for the Ray pods (runtimeClassName), e.g. "nvidia" where the GPU runtime is
+    not the node's default."""
+    dns_config: pulumi.Input[dict[str, Any]]
+    """A Kubernetes PodDNSConfig (camelCase: `nameservers`, `searches`, `options` of `name` and `value`)
+    merged into the pods' resolver configuration."""
+    resource_claims: pulumi.Input[list[dict[str, Any]]]
+    """Dynamic resource allocation: claims of the Ray container, each {"name": ..., and one of
+    "resourceClaimName" (an existing ResourceClaim, shared) or "resourceClaimTemplateName" (a claim of its
+    own per pod)}. Each becomes an entry of the pod's `resourceClaims` and of the Ray container's
+    `resources.claims`."""
+    host_network: pulumi.Input[bool]
+    """Run the Ray pods on the node's network (e.g. for RDMA or a host-only fabric). Needs `pod_security`
+    "privileged"; the pods then resolve names with ClusterFirstWithHostNet so they still find the head's
+    Service. Ray's ports are pinned: two Ray pods with it cannot share a node. Default false."""
+    host_ipc: pulumi.Input[bool]
+    """Share the node's IPC namespace with the Ray pods. Needs `pod_security` "privileged". Default
+    false."""
+    capabilities: pulumi.Input[list[pulumi.Input[str]]]
+    """Linux capabilities added to the Ray container, without "CAP_" (e.g. ["IPC_LOCK"] for RDMA); it
+    still drops all others and runs as Ray's non-root user. NET_BIND_SERVICE passes any `pod_security`;
+    the runtime's default set needs "baseline"; any other "privileged"."""
     termination_grace_period_seconds: pulumi.Input[int]
     """Seconds a stopping Ray pod gets between SIGTERM and SIGKILL (0 to 86400). Default 60: a worker's
     Ray drains its node for up to `drain_timeout_seconds` of it first."""
@@ -274,6 +300,12 @@ class RayClusterArgs(PodArgs, total=False):
     read_only_root_filesystem: pulumi.Input[bool]
     """Ray containers get a read-only root filesystem, writing only to emptyDirs at /tmp and
     /home/ray/.cache. Default true."""
+    pod_security: pulumi.Input[str]
+    """The Pod Security Standard: "restricted" (default), "baseline" or "privileged". The namespace ray-static
+    creates enforces it (its pod-security.kubernetes.io labels); an existing namespace (create_namespace
+    false) keeps its own labels, which must allow it. Pod options that need more than it allows are
+    refused. The Ray containers keep the restricted security context either way, bar added
+    `capabilities`."""
     usage_stats: pulumi.Input[bool]
     """Let Ray send its anonymous usage statistics (RAY_USAGE_STATS_ENABLED). Default false: no phone-home."""
     metrics: MetricsArgs

@@ -67,6 +67,17 @@ ALL_OPTIONS: RayClusterArgs = {
         },
     ],
     "priority_class_name": "ray-standard",
+    "scheduler_name": "volcano",
+    "runtime_class_name": "nvidia",
+    "dns_config": {
+        "nameservers": ["10.0.0.10"],
+        "searches": ["ml.svc.cluster.local"],
+        "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}],
+    },
+    "resource_claims": [{"name": "shared-nic", "resourceClaimName": "rdma-nic"}],
+    "host_network": False,
+    "host_ipc": False,
+    "capabilities": ["NET_BIND_SERVICE"],
     "termination_grace_period_seconds": 120,
     "head": {
         "image": "rayproject/ray:2.60.0-py311",
@@ -130,6 +141,10 @@ ALL_OPTIONS: RayClusterArgs = {
             "max_surge": "1",
             "max_unavailable": "0",
             "pod_disruption_budget": {"min_available": "50%"},
+            "resource_claims": [{"name": "gpu", "resourceClaimTemplateName": "single-mi300"}],
+            "host_network": True,
+            "host_ipc": True,
+            "capabilities": ["IPC_LOCK"],
         },
         {
             "name": "mig",
@@ -183,6 +198,7 @@ ALL_OPTIONS: RayClusterArgs = {
     "network_policy": True,
     "allow_unauthenticated_exposure": False,
     "read_only_root_filesystem": True,
+    "pod_security": "privileged",
     "usage_stats": True,
     "allowed_client_namespaces": ["ml-clients"],
     "allowed_client_pod_labels": {"ray-client": "true"},
@@ -216,6 +232,7 @@ ALL_OPTIONS: RayClusterArgs = {
 }
 
 """Every option of RayClusterArgs: each pod option at the top level, over-ridden or added to for the head and
-two GPU groups (AMD, MIG); GCS fault tolerance and a disruption budget; metrics (all but the PodMonitor,
+two GPU groups (AMD on the node's network with RDMA's capability and a DRA claim, MIG) under the
+"privileged" Pod Security level; GCS fault tolerance and a disruption budget; metrics (all but the PodMonitor,
 whose kind is no part of the Kubernetes schema), an Ingress and a LoadBalancer head Service. Values that
 exclude each other (auth off, an existing namespace) are left to the tests that need them."""

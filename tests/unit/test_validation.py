@@ -105,7 +105,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown arg",
         {"worker": 3},
-        'worker: got an unknown setting; expected one of the 56 known settings (did you mean "workers"?).',
+        'worker: got an unknown setting; expected one of the 64 known settings (did you mean "workers"?).',
     ),
     (
         "negative grace period",

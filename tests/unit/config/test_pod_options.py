@@ -155,6 +155,36 @@ def test_priority_class_and_grace_period_per_group() -> None:
     assert pod_spec(rendered, "ray-worker")["terminationGracePeriodSeconds"] == 60
 
 
+def test_scheduler_runtime_class_and_dns_per_group() -> None:
+    dns = {"nameservers": ["10.0.0.10"], "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}
+    rendered = render(
+        {
+            "scheduler_name": "volcano",
+            "dns_config": dns,
+            "worker_groups": [{"name": "gpu", "runtime_class_name": "nvidia", "scheduler_name": "yunikorn"}],
+        }
+    )
+    head, gpu = pod_spec(rendered, "ray-head"), pod_spec(rendered, "ray-worker-gpu")
+    assert (head["schedulerName"], gpu["schedulerName"]) == ("volcano", "yunikorn")
+    assert gpu["runtimeClassName"] == "nvidia" and "runtimeClassName" not in head
+    assert head["dnsConfig"] == gpu["dnsConfig"] == dns
+    assert "dnsPolicy" not in head  # ClusterFirst: Kubernetes' default, the user's config merged into it
+
+
+def test_a_resource_claim_is_written_once_and_lands_in_the_pod_and_the_ray_container() -> None:
+    shared = {"name": "nic", "resourceClaimName": "rdma-nic"}
+    own = {"name": "gpu", "resourceClaimTemplateName": "single-gpu"}
+    rendered = render(
+        {"resource_claims": [shared], "worker_groups": [{"name": "gpu", "resource_claims": [own]}]}
+    )
+    assert pod_spec(rendered, "ray-worker-gpu")["resourceClaims"] == [shared, own]
+    ray = container(rendered, "ray-worker-gpu")
+    assert ray["resources"]["claims"] == [{"name": "nic"}, {"name": "gpu"}]
+    assert ray["resources"]["limits"] == {"cpu": "1", "memory": "2Gi"}
+    assert "claims" not in container(rendered, "ray-worker-gpu", c.WAIT_CONTAINER)["resources"]
+    assert pod_spec(rendered, "ray-head")["resourceClaims"] == [shared]
+
+
 def test_ray_resources_labels_and_flags_reach_ray_start() -> None:
     rendered = render(
         {
@@ -388,6 +418,50 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
         "digits, '-' and '.').",
     ),
     (
+        "a scheduler name with capitals",
+        {"scheduler_name": "Volcano"},
+        "scheduler_name: got \"Volcano\"; expected a Kubernetes object name (lowercase letters, digits, '-' "
+        "and '.').",
+    ),
+    (
+        "a DNS nameserver that is no IP",
+        {"head": {"dns_config": {"nameservers": ["dns.example.com"]}}},
+        'head.dns_config.nameservers[0]: got "dns.example.com"; expected an IP address.',
+    ),
+    (
+        "four DNS nameservers",
+        {"dns_config": {"nameservers": ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]}},
+        "dns_config.nameservers: got ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']; expected at most 3 IP "
+        "addresses.",
+    ),
+    (
+        "a DNS option without a name",
+        {"dns_config": {"options": [{"value": "2"}]}},
+        'dns_config.options[0].name: got None; expected a resolver option such as "ndots".',
+    ),
+    (
+        "a DNS field Kubernetes does not have",
+        {"dns_config": {"nameserver": ["10.0.0.1"]}},
+        "dns_config.nameserver: got an unknown setting; expected one of dns_config.nameservers, "
+        'dns_config.options, dns_config.searches (did you mean "dns_config.nameservers"?).',
+    ),
+    (
+        "a claim with both sources",
+        {"resource_claims": [{"name": "gpu", "resourceClaimName": "a", "resourceClaimTemplateName": "b"}]},
+        "resource_claims[0]: got {'name': 'gpu', 'resourceClaimName': 'a', "
+        "'resourceClaimTemplateName': 'b'}; expected a name and exactly one of \"resourceClaimName\" or "
+        '"resourceClaimTemplateName".',
+    ),
+    (
+        "a group claim named like a top-level one",
+        {
+            "resource_claims": [{"name": "gpu", "resourceClaimName": "a"}],
+            "worker_groups": [{"name": "g", "resource_claims": [{"name": "gpu", "resourceClaimName": "b"}]}],
+        },
+        'worker_groups[0].resource_claims[0].name: got "gpu"; expected a claim name not also in '
+        "resource_claims.",
+    ),
+    (
         "a group image of another Ray version",
         {"worker_groups": [{"name": "old", "image": "rayproject/ray:2.52.0"}]},
         'worker_groups[0].image: got "rayproject/ray:2.52.0"; expected an image of Ray 2.60.0, the '
@@ -396,11 +470,13 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     (
         "an unknown head option",
         {"head": {"replicas": 2}},
-        "head.replicas: got an unknown setting; expected one of head.affinity, head.annotations, head.env, "
-        "head.env_from, head.image, head.image_pull_secrets, head.init_containers, head.labels, "
-        "head.node_selector, head.priority_class_name, head.ray_labels, head.ray_resources, "
-        "head.ray_start_args, head.secret_env, head.sidecars, head.termination_grace_period_seconds, "
-        "head.tolerations, head.topology_spread_constraints, head.volume_mounts, head.volumes.",
+        "head.replicas: got an unknown setting; expected one of head.affinity, head.annotations, "
+        "head.capabilities, head.dns_config, head.env, head.env_from, head.host_ipc, head.host_network, "
+        "head.image, head.image_pull_secrets, head.init_containers, head.labels, head.node_selector, "
+        "head.priority_class_name, head.ray_labels, head.ray_resources, head.ray_start_args, "
+        "head.resource_claims, head.runtime_class_name, head.scheduler_name, head.secret_env, head.sidecars, "
+        "head.termination_grace_period_seconds, head.tolerations, head.topology_spread_constraints, "
+        "head.volume_mounts, head.volumes.",
     ),
     (
         "an invalid ephemeral storage",
