@@ -16,6 +16,10 @@ CONFIG_TYPES = {"integer": "integer", "boolean": "boolean"}
 
 
 def config_type(option: Option | ProgramOption) -> str:
+    """A key whose default is "not set" is a string whatever its kind: Pulumi.yaml can only say "not set"
+    with an empty string (a key without a default is required), and the CLI refuses "" for an integer."""
+    if option.default is None:
+        return "string"
     return CONFIG_TYPES.get(option.kind, "string")
 
 

@@ -107,6 +107,17 @@ def test_pulumi_yaml_declares_exactly_the_table() -> None:
     assert pulumi_yaml(text) == text, "Pulumi.yaml is stale: run scripts/sync-config"
 
 
+YAML_TYPES = {"integer": int, "boolean": bool, "string": str}
+
+
+@pytest.mark.parametrize("key", sorted(config_schema()))
+def test_every_default_in_pulumi_yaml_has_its_declared_type(key: str) -> None:
+    """The Pulumi CLI refuses to load a project whose default does not match its type (e.g. "" for an
+    integer), before it runs anything."""
+    declared = config_schema()[key]
+    assert type(declared["default"]) is YAML_TYPES[declared["type"]], declared
+
+
 def test_config_page_table_is_the_table() -> None:
     text = (REPO_ROOT / CONFIG_PAGE).read_text()
     assert config_page(text) == text, f"{CONFIG_PAGE}'s config table is stale: run scripts/sync-config"
