@@ -152,6 +152,60 @@ def test_bad_config_fails_clearly_and_changes_nothing(stack: Stack, cluster: Clu
     stack.set_config({"workers": "2"})
 
 
+def test_rollout_settings_are_one_in_place_update(stack: Stack, cluster: Cluster) -> None:
+    """Workers roll in place by default; changing how they roll updates the worker Deployment alone, and
+    a worker budget is one new object."""
+    deployment = cluster.get("deployment", "ray-worker", "-n", NAMESPACE)
+    rolling = {"maxSurge": 0, "maxUnavailable": "25%"}
+    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": rolling}
+    stack.set_config(
+        {"maxSurge": "1", "maxUnavailable": "0", "workerPodDisruptionBudget": '{"maxUnavailable": "1"}'}
+    )
+    _, steps = stack.preview()
+    changed = sorted((s.op, s.type, s.urn.rsplit("::", 1)[-1]) for s in steps if s.op != auto.OpType.SAME)
+    assert changed == [
+        (auto.OpType.CREATE, "kubernetes:policy/v1:PodDisruptionBudget", "ray-worker"),
+        (auto.OpType.UPDATE, "kubernetes:apps/v1:Deployment", "ray-worker"),
+    ], changed
+    stack.up()
+    deployment = cluster.get("deployment", "ray-worker", "-n", NAMESPACE)
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    budget = cluster.get("pdb", "ray-worker", "-n", NAMESPACE)
+    assert budget["spec"]["maxUnavailable"] == 1
+    wait_for(
+        lambda: (
+            cluster.get("pdb", "ray-worker", "-n", NAMESPACE).get("status", {}).get("expectedPods")
+            == configured_workers(stack)
+        ),
+        60,
+        "the worker budget to count the workers",
+    )
+    for key in ("maxSurge", "maxUnavailable", "workerPodDisruptionBudget"):
+        stack.remove_config(key)
+    stack.up()
+    assert not cluster.exists("pdb", "ray-worker", NAMESPACE)
+
+
+def test_suspend_and_resume_keep_the_cluster_and_its_token(stack: Stack, cluster: Cluster) -> None:
+    workers = configured_workers(stack)
+    token, secret = stack.outputs()["auth_token"], cluster.get("secret", "ray-auth", "-n", NAMESPACE)["data"]
+    stack.set_config({"suspend": "true"})
+    _, steps = stack.preview()
+    changed = sorted((s.op, s.urn.rsplit("::", 1)[-1]) for s in steps if s.op != auto.OpType.SAME)
+    assert changed == [(auto.OpType.UPDATE, "ray-head"), (auto.OpType.UPDATE, "ray-worker")], changed
+    stack.up()
+    wait_for(lambda: cluster.pods(NAMESPACE, "ray.io/cluster=ray") == [], 120, "every Ray pod to stop")
+    for kind, name in (("service", "ray-head"), ("secret", "ray-auth"), ("networkpolicy", "ray")):
+        assert cluster.exists(kind, name, NAMESPACE), (kind, name)
+
+    stack.set_config({"suspend": "false"})
+    stack.up()
+    cluster.wait_ready(NAMESPACE, HEAD, 1)
+    cluster.wait_ready(NAMESPACE, WORKERS, workers)
+    assert stack.outputs()["auth_token"] == token
+    assert cluster.get("secret", "ray-auth", "-n", NAMESPACE)["data"] == secret
+
+
 def snapshot(cluster: Cluster) -> dict[str, object]:
     """What a change to the cluster would alter: object versions/generations and the pods' identities."""
     objects = cluster.get("deployments,services,secrets,networkpolicies", "-n", NAMESPACE)["items"]
