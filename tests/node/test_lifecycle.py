@@ -73,7 +73,9 @@ while not os.path.exists(stop_file) or pending:
         except Exception as exc:
             failed += 1; errors.append(type(exc).__name__)
 from ray.util.state import list_tasks
-rows = list_tasks(filters=[("name", "=", "work")], limit=100000, raise_on_missing_output=False)
+job = ray.get_runtime_context().get_job_id()
+mine = [("job_id", "=", job), ("name", "=", "work")]  # the state API lists every driver's tasks
+rows = list_tasks(filters=mine, limit=10000, raise_on_missing_output=False)
 attempts = [t.attempt_number for t in rows]
 print("RESULT", json.dumps({
     "submitted": i, "finished": finished, "failed": failed, "errors": sorted(set(errors)),
@@ -150,9 +152,11 @@ MEASURED: dict[str, dict[str, Any]] = {}
 
 
 def _report(name: str, result: dict[str, Any]) -> None:
+    """Kept for the comparison, and logged (counts, not durations: they stay out of the timings)."""
     MEASURED[name] = result
-    for key in ("finished", "failed", "retries"):
-        timed(f"{name}: tasks {key} (a count)", float(result[key]))
+    log(
+        f"{name}: {result['finished']} tasks finished, {result['failed']} failed, {result['retries']} retried"
+    )
 
 
 def test_1_a_roll_under_load_drains_each_worker_first_and_goes_one_pod_at_a_time(deployed: Deployed) -> None:
