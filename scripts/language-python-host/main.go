@@ -14,9 +14,14 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -62,11 +67,84 @@ func main() {
 	if err != nil {
 		cmdutil.Exit(fmt.Errorf("could not start language host RPC server: %w", err))
 	}
+	stopOnSignal()
 	// The engine reads the port from our first line of stdout.
 	fmt.Printf("%d\n", handle.Port)
 	if err := <-handle.Done; err != nil {
 		cmdutil.Exit(fmt.Errorf("language host RPC stopped serving: %w", err))
 	}
+}
+
+// The engine stops a plugin with SIGINT to the plugin's process group, then SIGKILL 5 s later. A Python
+// program in our group would get that SIGINT as a KeyboardInterrupt in the middle of reporting the failure
+// that made the engine stop: after a resource failed, about 180 lines of chained tracebacks
+// (RunError: Resource monitor has terminated, KeyboardInterrupt) under the real error. So each program runs
+// in a process group of its own, and we end it with SIGTERM, which Python does not turn into an exception,
+// when we are stopped ourselves, or when we die (Pdeathsig).
+var programs = runningPrograms{groups: map[int]struct{}{}}
+
+type runningPrograms struct {
+	mu     sync.Mutex
+	groups map[int]struct{}
+}
+
+func (p *runningPrograms) add(pid int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.groups[pid] = struct{}{}
+}
+
+func (p *runningPrograms) remove(pid int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.groups, pid)
+}
+
+func (p *runningPrograms) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.groups)
+}
+
+// terminate sends SIGTERM to every running program's group and waits up to 3 s for them to exit.
+func (p *runningPrograms) terminate() {
+	p.mu.Lock()
+	for pid := range p.groups {
+		_ = syscall.Kill(-pid, syscall.SIGTERM) // a program that has just exited is gone already
+	}
+	p.mu.Unlock()
+	for deadline := time.Now().Add(3 * time.Second); p.count() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stopOnSignal ends the running programs, then the host, on SIGINT or SIGTERM.
+func stopOnSignal() {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-stop
+		programs.terminate()
+		os.Exit(130) // 128 + SIGINT, as a shell reports a process ended by it
+	}()
+}
+
+// runProgram runs cmd in a process group of its own until it exits (see programs).
+func runProgram(cmd *exec.Cmd) error {
+	// Pdeathsig follows the OS thread that started the child: keep this goroutine on it until the end.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	programs.add(cmd.Process.Pid)
+	defer programs.remove(cmd.Process.Pid)
+	return cmd.Wait()
 }
 
 // Runtime options given as flags (see main); ProgramInfo.Options take precedence.
@@ -354,7 +432,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	cmd.Env = append(cmd.Env, "PYTHONUNBUFFERED=1")
 	cmd.Dir = req.Pwd
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := runProgram(cmd); err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			if exitErr.ExitCode() == userActionableExitCode {
