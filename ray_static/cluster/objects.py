@@ -9,6 +9,7 @@ from ray_static import constants as c
 from ray_static.cluster.labels import labels, selector_labels
 from ray_static.cluster.pods import Annotations, head_pod_template, worker_pod_template
 from ray_static.cluster.security import pod_security_labels
+from ray_static.config.rollout import DisruptionBudget
 from ray_static.config.settings import Settings, WorkerGroup
 
 
@@ -122,18 +123,7 @@ def head_disruption_budget_args(settings: Settings) -> policy.PodDisruptionBudge
     Deployment rollouts delete pods directly, not through the eviction API, so `pulumi up` is never
     blocked by it.
     """
-    return policy.PodDisruptionBudgetInitArgs(
-        metadata=meta.ObjectMetaArgs(
-            name=settings.head_name,
-            namespace=settings.namespace,
-            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
-        ),
-        spec=policy.PodDisruptionBudgetSpecArgs(
-            max_unavailable=0,
-            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.HEAD, c.HEAD_GROUP)),
-            unhealthy_pod_eviction_policy="AlwaysAllow",
-        ),
-    )
+    return _budget(settings, settings.head_name, c.HEAD, c.HEAD_GROUP, DisruptionBudget(max_unavailable=0))
 
 
 def worker_disruption_budget_args(
@@ -144,16 +134,21 @@ def worker_disruption_budget_args(
     own values instead."""
     budget = group.disruption_budget
     assert budget is not None  # the component makes one only for a group with a budget
+    return _budget(settings, group.deployment_name, c.WORKER, group.group, budget)
+
+
+def _budget(
+    settings: Settings, name: str, node_type: str, group: str, budget: DisruptionBudget
+) -> policy.PodDisruptionBudgetInitArgs:
+    """A budget over one Deployment's pods; an unhealthy pod may always be evicted (AlwaysAllow)."""
     return policy.PodDisruptionBudgetInitArgs(
         metadata=meta.ObjectMetaArgs(
-            name=group.deployment_name,
-            namespace=settings.namespace,
-            labels=labels(settings, c.WORKER, group.group),
+            name=name, namespace=settings.namespace, labels=labels(settings, node_type, group)
         ),
         spec=policy.PodDisruptionBudgetSpecArgs(
             min_available=budget.min_available,
             max_unavailable=budget.max_unavailable,
-            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, c.WORKER, group.group)),
+            selector=meta.LabelSelectorArgs(match_labels=selector_labels(settings, node_type, group)),
             unhealthy_pod_eviction_policy="AlwaysAllow",
         ),
     )
