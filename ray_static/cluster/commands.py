@@ -67,7 +67,7 @@ def worker_start_args(settings: Settings, resources: Resources, pod: PodOptions)
     return [
         "ray",
         "start",
-        f"--address={settings.gcs_address}",
+        f"--address={settings.worker_gcs_address}",
         node_ip_arg(),
         f"--metrics-export-port={c.METRICS_PORT}",
         *resource_args(resources, resources.ray_cpus),
@@ -106,7 +106,7 @@ own exit status for it."""
 
 def wait_for_gcs_command(settings: Settings) -> list[str]:
     """The init container's command: wait for the GCS (a SIGTERM ends the wait), then exit."""
-    return ["/bin/bash", "-c", f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(settings.gcs_address)}"]
+    return ["/bin/bash", "-c", f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(settings.worker_gcs_address)}"]
 
 
 def raise_nofile_script() -> str:
@@ -138,5 +138,5 @@ def worker_command(settings: Settings, resources: Resources, pod: PodOptions) ->
     of at the end of the grace period.
     """
     start = shlex.join(worker_start_args(settings, resources, pod))
-    wait = wait_for_gcs_script(settings.gcs_address)
+    wait = wait_for_gcs_script(settings.worker_gcs_address)
     return ["/bin/bash", "-c", f"{STOP_ON_SIGTERM}; {wait}; {raise_nofile_script()}; exec {start}"]

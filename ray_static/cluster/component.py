@@ -30,6 +30,7 @@ from ray_static.cluster.objects import (
     namespace_args,
     worker_deployment_args,
     worker_disruption_budget_args,
+    worker_gcs_service_args,
 )
 from ray_static.cluster.security import auth_secret_args, network_policy_args, service_account_args
 from ray_static.cluster.token import fingerprint, generated_token
@@ -217,6 +218,9 @@ class _Builder:
         service = core.Service(
             f"{self.name}-head", self.args(head_service_args, core.ServiceInitArgs), opts=self.scoped
         )
+        # Its Kubernetes name carries the Ray version: a new version replaces it (worker_gcs_service_args).
+        gcs = self.args(worker_gcs_service_args, core.ServiceInitArgs)
+        core.Service(f"{self.name}-gcs", gcs, opts=self.scoped)
         head = self.args(lambda s: head_deployment_args(s, rollout), apps.DeploymentInitArgs)
         apps.Deployment(f"{self.name}-head", head, opts=pods)
         for i, deployment in enumerate(self.shape.worker_deployments):

@@ -38,7 +38,8 @@ def head_service_args(settings: Settings) -> core.ServiceInitArgs:
     a headless one (median 27 s, 7) and 13-34 s headless with publishNotReadyAddresses, KubeRay's (median
     27 s, 7). publishNotReadyAddresses on this Service gave 11-28 s (median 15 s, mean 18 s, 7): no better
     on average, less predictable, and it would send traffic to a head that is not Ready. Clients (drivers, job
-    submitters) keep the same address across a head restart too.
+    submitters) keep the same address across a head restart too. (Workers now join through their own
+    Service of the same kind, worker_gcs_service_args.)
 
     Not awaited unless it is a LoadBalancer: pulumi-kubernetes would wait for endpoints and then a fixed
     10 s for them to "settle", while the head Deployment's own await already returns only once the pod the
@@ -65,6 +66,32 @@ def head_service_args(settings: Settings) -> core.ServiceInitArgs:
                 *serve,
             ],
             load_balancer_source_ranges=list(settings.load_balancer_source_ranges) or None,
+        ),
+    )
+
+
+def worker_gcs_service_args(settings: Settings) -> core.ServiceInitArgs:
+    """The GCS as the workers reach it: the head, only while it runs their Ray version.
+
+    Named after the version, so a version change creates the next one and deletes this one (the preview
+    shows both): a new worker waits until a head of its version is Ready, and an old worker that restarts
+    before its pod is replaced finds no head to join and waits too, where through the head Service it
+    would meet the new head, which Ray refuses, and crash-loop. Selecting on the version label the pods
+    already carry keeps the head pod as it is. A ClusterIP, as the head Service is, for the same reason
+    (a raylet reconnects to a restarted head of the same version without resolving the name again).
+    """
+    version = {c.LABEL_VERSION: settings.ray_version_text}
+    return core.ServiceInitArgs(
+        metadata=meta.ObjectMetaArgs(
+            name=settings.worker_gcs_service_name,
+            namespace=settings.namespace,
+            labels=labels(settings, c.HEAD, c.HEAD_GROUP),
+            annotations={c.SKIP_AWAIT_ANNOTATION: "true"},
+        ),
+        spec=core.ServiceSpecArgs(
+            type="ClusterIP",
+            selector={**selector_labels(settings, c.HEAD, c.HEAD_GROUP), **version},
+            ports=[_service_port("gcs", c.GCS_PORT)],
         ),
     )
 

@@ -190,7 +190,7 @@ def wait_gcs_container(settings: Settings, pod: PodOptions) -> core.ContainerArg
         image=pod.image,
         image_pull_policy=settings.image_pull_policy,
         command=wait_for_gcs_command(settings),
-        env=ray_env(settings, settings.gcs_address, pod),
+        env=ray_env(settings, settings.worker_gcs_address, pod),
         env_from=pod.env_from or None,  # type: ignore[arg-type]  # wire format, passed through
         resources=core.ResourceRequirementsArgs(
             limits={"cpu": c.WAIT_CONTAINER_CPU, "memory": c.WAIT_CONTAINER_MEMORY},
@@ -208,8 +208,9 @@ def worker_container(settings: Settings, group: WorkerGroup) -> core.ContainerAr
         core.EnvVarArgs(name=c.DRAIN_TIMEOUT_ENV, value=str(group.drain_timeout_seconds)),
         *fault_tolerance.worker_env(settings.gcs_fault_tolerance, user_env_names(pod)),
     ]
+    address = settings.worker_gcs_address
     return core.ContainerArgs(
-        **_ray_container(settings, pod, c.WORKER_CONTAINER, command, settings.gcs_address, extra_env=own_env),
+        **_ray_container(settings, pod, c.WORKER_CONTAINER, command, address, extra_env=own_env),
         ports=[*node_ports(), *serve_ports(settings)],
         resources=resource_requirements(group.resources, pod.resource_claims),
         startup_probe=startup_probe(settings.ray_version, c.WORKER),

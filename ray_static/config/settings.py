@@ -101,7 +101,18 @@ class Settings:
 
     @property
     def gcs_address(self) -> str:
+        """The GCS through the head Service: what clients and outputs use."""
         return f"{self.head_fqdn}:{c.GCS_PORT}"
+
+    @property
+    def worker_gcs_service_name(self) -> str:
+        """The Service workers join through: it selects only a head of their Ray version, so a worker
+        never meets a head of another version (Ray refuses it, and the worker would crash-loop)."""
+        return f"{self.name}-gcs-{'-'.join(str(p) for p in self.ray_version)}"
+
+    @property
+    def worker_gcs_address(self) -> str:
+        return f"{self.worker_gcs_service_name}.{self.namespace}.svc.cluster.local:{c.GCS_PORT}"
 
     @property
     def auth_secret_name(self) -> str:

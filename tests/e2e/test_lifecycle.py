@@ -215,6 +215,33 @@ def snapshot(cluster: Cluster) -> dict[str, object]:
     }
 
 
+def test_a_ray_version_change_restarts_the_cluster_as_one_step(stack: Stack, cluster: Cluster) -> None:
+    """The preview shows the workers' GCS Service replaced (named after the Ray version) beside the head
+    and the workers; afterwards only the new version's exists and every worker joins through it."""
+    stack.set_config({"image": "rayproject/ray:2.61.0-py311"})
+    _, steps = stack.preview()
+    moved = {(s.op, s.urn.rsplit("::", 1)[-1]) for s in steps if s.type.endswith("Service")}
+    assert (auto.OpType.REPLACE, "ray-gcs") in moved, moved
+    replaced = [s.urn.rsplit("::", 1)[-1] for s in steps if s.op == auto.OpType.REPLACE]
+    assert replaced == ["ray-gcs"], replaced
+    updated = {
+        s.urn.rsplit("::", 1)[-1] for s in steps if s.op == auto.OpType.UPDATE and "Deployment" in s.type
+    }
+    assert updated == {"ray-head", "ray-worker"}, updated
+
+    stack.up()
+    assert cluster.exists("service", "ray-gcs-2-61-0", NAMESPACE)
+    assert not cluster.exists("service", "ray-gcs-2-60-0", NAMESPACE)
+    gate = cluster.get("service", "ray-gcs-2-61-0", "-n", NAMESPACE)
+    assert gate["spec"]["selector"]["app.kubernetes.io/version"] == "2.61.0"
+    for pod in cluster.wait_ready(NAMESPACE, WORKERS, configured_workers(stack)):
+        [worker] = pod["spec"]["containers"][:1]
+        assert f"--address=ray-gcs-2-61-0.{NAMESPACE}.svc.cluster.local:6379" in worker["command"][2]
+    stack.remove_config("image")
+    stack.up()
+    assert cluster.exists("service", "ray-gcs-2-60-0", NAMESPACE)
+
+
 def test_destroy_removes_everything(stack: Stack, cluster: Cluster) -> None:
     stack.destroy()
     for kind, name in (("deployment", "ray-head"), ("deployment", "ray-worker"), ("service", "ray-head")):

@@ -55,7 +55,7 @@ def test_worker_command_waits_then_execs_ray_start() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         local = f"/dev/tcp/127.0.0.1/{server.getsockname()[1]}"
-        script = command[2].replace("/dev/tcp/ray-head.ray.svc.cluster.local/6379", local)
+        script = command[2].replace("/dev/tcp/ray-gcs-2-60-0.ray.svc.cluster.local/6379", local)
         fake = 'ray() { echo "ray $*"; }; '
         out = subprocess.run(
             ["bash", "-c", fake + script.replace("exec ray", "ray")],
@@ -64,7 +64,7 @@ def test_worker_command_waits_then_execs_ray_start() -> None:
             check=True,
             timeout=10,
         )
-    assert out.stdout.startswith("ray start --address=ray-head.ray.svc.cluster.local:6379 ")
+    assert out.stdout.startswith("ray start --address=ray-gcs-2-60-0.ray.svc.cluster.local:6379 ")
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ PINNED_FLAGS = [
     "--max-worker-port=10999",
 ]
 FQDN = "ray-head.ray.svc.cluster.local"
+WORKER_GCS = "ray-gcs-2-60-0.ray.svc.cluster.local:6379"
 
 
 def names(rendered: list[Rendered]) -> set[tuple[str, str]]:
@@ -45,6 +46,8 @@ def test_default_cluster_has_the_guide_objects_plus_security(rendered: list[Rend
         ("ray-static:index:RayCluster", "ray"),
         ("kubernetes:core/v1:Namespace", "ray"),
         ("kubernetes:core/v1:Service", "ray-head"),
+        # The head as workers reach it, for their Ray version only.
+        ("kubernetes:core/v1:Service", "ray-gcs"),
         ("kubernetes:apps/v1:Deployment", "ray-head"),
         ("kubernetes:apps/v1:Deployment", "ray-worker"),
         ("kubernetes:core/v1:Secret", "ray-auth"),
@@ -61,6 +64,7 @@ def test_default_cluster_has_the_guide_objects_plus_security(rendered: list[Rend
     assert kube_names == {
         ("Namespace", "ray", None),
         ("Service", "ray-head", "ray"),
+        ("Service", "ray-gcs-2-60-0", "ray"),
         ("Deployment", "ray-head", "ray"),
         ("Deployment", "ray-worker", "ray"),
         ("Secret", "ray-auth", "ray"),
@@ -182,11 +186,11 @@ def test_workers_join_by_fqdn_after_waiting_for_the_gcs(rendered: list[Rendered]
     assert worker["command"][:2] == ["/bin/bash", "-c"]
     script = worker["command"][2]
     wait, _, start = script.partition("; exec ")
-    assert wait.startswith(f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(f'{FQDN}:6379')}; ulimit ")
+    assert wait.startswith(f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(WORKER_GCS)}; ulimit ")
     assert start.split() == [
         "ray",
         "start",
-        f"--address={FQDN}:6379",
+        f"--address={WORKER_GCS}",
         "'--node-ip-address=$(RAY_STATIC_POD_IP)'",  # expanded by Kubernetes before bash sees it
         "--metrics-export-port=8080",
         "--num-cpus=1",
@@ -205,7 +209,7 @@ def test_worker_init_container_waits_for_the_gcs_with_the_same_image_and_env(
     assert init["name"] == "wait-gcs-ready"
     assert init["image"] == c.DEFAULT_IMAGE
     assert init["command"][:2] == ["/bin/bash", "-c"]
-    assert init["command"][2] == f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(f'{FQDN}:6379')}"
+    assert init["command"][2] == f"{STOP_ON_SIGTERM}; {wait_for_gcs_script(WORKER_GCS)}"
     assert "exec ray start" not in init["command"][2]
     worker = spec["containers"][0]
     drain = {"name": c.DRAIN_TIMEOUT_ENV, "value": "45"}
@@ -580,7 +584,7 @@ def test_network_policy_can_be_turned_off() -> None:
 )
 def test_exposed_service_types_when_allowed(args: dict[str, Any]) -> None:
     rendered = run_cluster(args).resources  # type: ignore[arg-type]
-    assert find(rendered, "core/v1:Service").inputs["spec"]["type"] == args["service_type"]
+    assert find(rendered, "core/v1:Service", "ray-head").inputs["spec"]["type"] == args["service_type"]
 
 
 # --- pod options ---------------------------------------------------------------------------------
@@ -679,7 +683,7 @@ def test_two_clusters_in_one_namespace_do_not_collide() -> None:
     assert len(find_all(run.resources, "core/v1:Namespace")) == 1
     assert deployment(run.resources, "beta-worker")["spec"]["replicas"] == 1
     beta = deployment(run.resources, "beta-worker")["spec"]["template"]["spec"]["containers"][0]
-    assert "--address=beta-head.pair.svc.cluster.local:6379" in beta["command"][2]
+    assert "--address=beta-gcs-2-60-0.pair.svc.cluster.local:6379" in beta["command"][2]
     assert run.component_outputs("beta")["gcs_address"] == "beta-head.pair.svc.cluster.local:6379"
     assert find(run.resources, "NetworkPolicy", "beta").inputs["spec"]["podSelector"] == {
         "matchLabels": {"ray.io/cluster": "beta"}
@@ -700,7 +704,7 @@ def test_an_explicit_provider_reaches_every_child(option: str) -> None:
     run = run_programs(program)
     provider = find(run.resources, "pulumi:providers:kubernetes", "other-cluster")
     kube = [r for r in run.resources if r.type.startswith("kubernetes:")]
-    assert len(kube) == 7
+    assert len(kube) == 8
     for r in kube:
         assert r.provider is not None and r.provider.startswith(provider.urn + "::"), r.name
     # The component never builds a kubernetes provider of its own (only the token's config-free
@@ -735,12 +739,35 @@ def test_scaling_workers_changes_only_the_worker_replicas() -> None:
     assert changes == {("kubernetes:apps/v1:Deployment", "ray-worker"): [".spec.replicas"]}
 
 
+def test_workers_join_only_a_head_of_their_ray_version() -> None:
+    old = run_cluster({"image": "rayproject/ray:2.60.0"}).resources
+    new = run_cluster({"image": "rayproject/ray:2.61.0-py311"}).resources
+    for rendered, version in ((old, "2.60.0"), (new, "2.61.0")):
+        gate = find(rendered, "core/v1:Service", "ray-gcs").inputs
+        assert gate["metadata"]["name"] == f"ray-gcs-{version.replace('.', '-')}"
+        assert gate["spec"]["ports"] == [{"name": "gcs", "port": 6379, "targetPort": 6379, "protocol": "TCP"}]
+        head_labels = deployment(rendered, "ray-head")["spec"]["template"]["metadata"]["labels"]
+        assert gate["spec"]["selector"] == {
+            **find(rendered, "core/v1:Service", "ray-head").inputs["spec"]["selector"],
+            c.LABEL_VERSION: version,
+        }
+        assert head_labels.items() >= gate["spec"]["selector"].items()
+        address = f"{gate['metadata']['name']}.ray.svc.cluster.local:6379"
+        assert f"--address={address}" in container(rendered, "ray-worker")["command"][2]
+    # Another Kubernetes name under the same Pulumi name: the preview shows it replaced.
+    assert find(old, "Service", "ray-gcs").urn == find(new, "Service", "ray-gcs").urn
+
+
 def test_image_change_rolls_workers_but_changes_no_selector() -> None:
     old = run_cluster({"image": "rayproject/ray:2.60.0"}).resources
     new = run_cluster({"image": "rayproject/ray:2.61.0-py311"}).resources
     for name in ("ray-head", "ray-worker"):
         assert deployment(old, name)["spec"]["selector"] == deployment(new, name)["spec"]["selector"]
-    assert find(old, "Service").inputs["spec"]["selector"] == find(new, "Service").inputs["spec"]["selector"]
+
+    def head_selector(rendered: list[Rendered]) -> dict[str, str]:
+        return find(rendered, "Service", "ray-head").inputs["spec"]["selector"]
+
+    assert head_selector(old) == head_selector(new)
     assert (
         find(old, "NetworkPolicy").inputs["spec"]["podSelector"]
         == find(new, "NetworkPolicy").inputs["spec"]["podSelector"]

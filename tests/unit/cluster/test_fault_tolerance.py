@@ -279,7 +279,8 @@ def test_the_budget_keeps_the_head_from_voluntary_eviction(with_ft: list[Rendere
     head = deployment(with_ft, "ray-head")["spec"]
     assert spec["selector"] == head["selector"]
     assert spec["selector"]["matchLabels"].items() <= head["template"]["metadata"]["labels"].items()
-    assert spec["selector"] == {"matchLabels": find(with_ft, "Service").inputs["spec"]["selector"]}
+    head_service = find(with_ft, "Service", "ray-head").inputs
+    assert spec["selector"] == {"matchLabels": head_service["spec"]["selector"]}
     for name in ("ray-worker",):  # it selects no worker
         labels = deployment(with_ft, name)["spec"]["template"]["metadata"]["labels"]
         assert not spec["selector"]["matchLabels"].items() <= labels.items()

@@ -145,7 +145,7 @@ def test_config_maps_onto_the_cluster() -> None:
     assert worker["resources"]["requests"]["cpu"] == "500m"
     assert head["resources"]["requests"] == {"cpu": "4", "memory": "6Gi"}
     assert env_of(gpu["containers"][0])["RAY_LOG_TO_STDERR"]["value"] == "1"
-    assert find(rendered, "core/v1:Service").inputs["spec"]["type"] == "LoadBalancer"
+    assert find(rendered, "core/v1:Service", "analytics-head").inputs["spec"]["type"] == "LoadBalancer"
     policy = find(rendered, "NetworkPolicy").inputs["spec"]["ingress"][1]["from"]
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ml-clients"}}} in policy
 
