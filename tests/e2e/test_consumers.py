@@ -191,7 +191,9 @@ def test_yaml_program_deploys_a_cluster_through_the_plugin(
     [job] = by_type["kubernetes:batch/v1:Job"]
     assert job["inputs"]["spec"]["activeDeadlineSeconds"] == 600
     children = [r for r in resources if r["type"].startswith("kubernetes:")]
-    assert len(children) == 8
+    # Namespace, two Services (the head's, the workers' GCS), two Deployments, Secret, ServiceAccount,
+    # NetworkPolicy, the RayJob's Job.
+    assert len(children) == 9
     assert {r["provider"].split("::")[-2] for r in children} == {"k8s"}
 
     yaml_stack.destroy()
