@@ -19,8 +19,8 @@ from ray_static import RayCluster, RayJob, RayServe, RayStaticConfigError
 from ray_static.config.settings import resolve
 from ray_static.jobs.settings import resolve_job, resolve_target
 from ray_static.names import camel_path
-from ray_static.serve.settings import resolve_serve, resolve_serve_target
 from ray_static.schema_docs import with_inherited_descriptions, with_secrets
+from ray_static.serve.settings import resolve_serve, resolve_serve_target
 from ray_static.version import __version__
 
 NAME = "ray-static"

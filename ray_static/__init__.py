@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # RayCluster, RayJob and RayServe (and with them pulumi_kubernetes, ~0.4 s) are imported on first use: code that
-    # only needs the args types or the validation (the program's config layer, tools) never pays for it.
+    # The components (and with them pulumi_kubernetes, ~0.4 s) are imported on first use: code that only
+    # needs the args types or the validation (the program's config layer, tools) never pays for it.
     if name == "RayCluster":
         from ray_static.cluster.component import RayCluster  # noqa: PLC0415
 
