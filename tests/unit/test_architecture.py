@@ -5,8 +5,9 @@ docs/development.md generated from the modules themselves.
 The layers, lowest first: the base modules at the top of the package (constants, errors, names, version);
 ``inputs`` (the Args types); ``config`` (validation into settings: never pulumi_kubernetes); ``cluster``
 (the RayCluster component and its builders); ``jobs`` (RayJob) and ``serve`` (RayServe, which reuses the
-jobs' target and submitter parts), which reach the cluster's code only through ``ray_static.cluster.shared``. ``ray_static/__init__.py`` and ``schema_docs.py`` face outwards
-and may import any layer.
+jobs' target and submitter parts), which reach the cluster's code only through
+``ray_static.cluster.shared``. ``ray_static/__init__.py`` and ``schema_docs.py`` face outwards and may import
+any layer.
 """
 
 import ast

@@ -63,7 +63,7 @@ def test_refusals_name_the_field_under_the_key(value: Any, start: str, part: str
 
 
 def test_serve_false_with_applications_is_refused() -> None:
-    with pytest.raises(RenderError, match="^serve: got false; expected true"):
+    with pytest.raises(RenderError, match=r"^serve: got false; expected true"):
         run_program(serve_config(CONFIG, serve="false"))
 
 
