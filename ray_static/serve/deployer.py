@@ -106,7 +106,7 @@ def deploy(call: Http, config: dict[str, Any], timeout: float, interval: float =
     if status != 200:
         say(f"Serve refused the config: HTTP {status}: {text.strip()}")
         return 1
-    deadline, settled = time.monotonic() + timeout, 0
+    deadline, settled, lines = time.monotonic() + timeout, 0, ["no answer yet"]
     while time.monotonic() < deadline:
         time.sleep(interval)
         state, lines = progress(config, declarative(call, interval=interval))

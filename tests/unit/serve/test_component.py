@@ -1,12 +1,12 @@
 """RayServe under Pulumi mocks: its objects with a RayCluster and from the outputs, valid Kubernetes,
 and the refusals before anything is registered."""
 
-from typing import Any
+from typing import Any, cast
 
 import kubernetes_validate
 import pytest
 
-from ray_static import RayCluster, RayClusterArgs, RayServe, RayStaticConfigError
+from ray_static import RayCluster, RayClusterArgs, RayServe, RayServeArgs, RayStaticConfigError
 from ray_static import constants as c
 from tests.support.render import RenderError, Run, find, find_all, kubernetes_objects, run_programs
 from tests.unit.test_kubernetes_schema import kubernetes_version
@@ -91,8 +91,8 @@ def test_a_cluster_with_serve_off_fails_the_deployment_before_any_object() -> No
 def test_a_second_rayserve_on_the_same_cluster_is_refused_before_it_is_registered() -> None:
     def program() -> None:
         ray = RayCluster("ray", {"serve": True})
-        RayServe("a", {"cluster": ray, "applications": [FRUIT]})
-        RayServe("b", {"cluster": ray, "applications": [FRUIT]})
+        RayServe("a", cast(RayServeArgs, {"cluster": ray, "applications": [FRUIT]}))
+        RayServe("b", cast(RayServeArgs, {"cluster": ray, "applications": [FRUIT]}))
 
     with pytest.raises(
         RenderError, match=r'^cluster: got the RayCluster "ray", which RayServe "a" deploys to'
@@ -106,7 +106,10 @@ def test_a_bad_config_registers_nothing() -> None:
     def program() -> None:
         ray = RayCluster("ray", {"serve": True})
         try:
-            RayServe("bad", {"cluster": ray, "applications": [{**FRUIT, "route_prefix": "fruit"}]})
+            RayServe(
+                "bad",
+                cast(RayServeArgs, {"cluster": ray, "applications": [{**FRUIT, "route_prefix": "fruit"}]}),
+            )
         except RayStaticConfigError as error:
             registered.append(str(error))
 

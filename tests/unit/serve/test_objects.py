@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -69,23 +69,23 @@ def test_a_changed_config_or_port_is_a_new_job() -> None:
 
 
 def test_the_deployer_runs_the_script_with_the_config_and_the_token_file() -> None:
-    job = deployer_job_args(serve(), CLUSTER)
-    pod = job.spec.template.spec  # type: ignore[union-attr]
-    container = pod.containers[0]  # type: ignore[index]
-    assert container.command[:3] == ["python", "-c", DEPLOYER_SCRIPT]  # type: ignore[index]
-    assert json.loads(container.command[3]) == serve().config(8000)  # type: ignore[index]
-    env = {e.name: e.value for e in container.env}  # type: ignore[union-attr]
+    job = cast(Any, deployer_job_args(serve(), CLUSTER))
+    pod = job.spec.template.spec
+    container = pod.containers[0]
+    assert container.command[:3] == ["python", "-c", DEPLOYER_SCRIPT]
+    assert json.loads(container.command[3]) == serve().config(8000)
+    env = {e.name: e.value for e in container.env}
     assert env["RAY_API_SERVER_ADDRESS"] == CLUSTER.dashboard_url
     assert env["RAY_AUTH_TOKEN_PATH"] == c.AUTH_TOKEN_PATH
     assert pod.automount_service_account_token is False
-    assert job.metadata.labels[c.SUBMITTER_LABEL] == "true"  # type: ignore[union-attr,index]
+    assert job.metadata.labels[c.SUBMITTER_LABEL] == "true"
 
 
 def test_without_auth_no_token_file() -> None:
-    container = deployer_job_args(serve(), replace(CLUSTER, auth_secret=None)).spec.template.spec.containers[
-        0
-    ]  # type: ignore[union-attr]
-    env = {e.name: e.value for e in container.env}  # type: ignore[union-attr]
+    container = cast(
+        Any, deployer_job_args(serve(), replace(CLUSTER, auth_secret=None))
+    ).spec.template.spec.containers[0]
+    env = {e.name: e.value for e in container.env}
     assert "RAY_AUTH_TOKEN_PATH" not in env and env["RAY_AUTH_MODE"] == "disabled"
 
 
@@ -103,19 +103,19 @@ def test_keeper_env(case: Case) -> None:
 
 
 def test_the_keeper_may_label_pods_and_read_its_own_deployment_only() -> None:
-    rules = keeper_role_args(serve(), CLUSTER).rules
-    assert [(r.resources, r.verbs, r.resource_names) for r in rules] == [  # type: ignore[union-attr]
+    rules = cast(Any, keeper_role_args(serve(), CLUSTER)).rules
+    assert [(r.resources, r.verbs, r.resource_names) for r in rules] == [
         (["pods"], ["list", "patch"], None),
         (["deployments"], ["get"], ["models-keeper"]),
     ]
 
 
 def test_the_keeper_is_admitted_by_the_clusters_network_policy_and_has_time_to_tear_down() -> None:
-    deployment = keeper_deployment_args(serve(), CLUSTER)
-    template = deployment.spec.template  # type: ignore[union-attr]
-    assert template.metadata.labels[c.SERVE_KEEPER_LABEL] == "true"  # type: ignore[union-attr,index]
-    assert template.spec.termination_grace_period_seconds == c.KEEPER_GRACE_PERIOD_SECONDS  # type: ignore[union-attr]
-    assert template.spec.service_account_name == "models-keeper"  # type: ignore[union-attr]
+    deployment = cast(Any, keeper_deployment_args(serve(), CLUSTER))
+    template = deployment.spec.template
+    assert template.metadata.labels[c.SERVE_KEEPER_LABEL] == "true"
+    assert template.spec.termination_grace_period_seconds == c.KEEPER_GRACE_PERIOD_SECONDS
+    assert template.spec.service_account_name == "models-keeper"
 
 
 SERVICES = [
@@ -126,9 +126,9 @@ SERVICES = [
 
 @pytest.mark.parametrize("case", SERVICES, ids=lambda case: case.name)
 def test_the_serve_service_selects_ready_proxies_of_the_cluster(case: Case) -> None:
-    service = serve_service_args(serve(), case.given)
-    assert service.metadata.name == case.want[0]  # type: ignore[union-attr]
-    assert service.spec.selector == {c.LABEL_CLUSTER: case.given.name, c.SERVE_PROXY_LABEL: "true"}  # type: ignore[union-attr]
-    assert service.spec.ports[0].port == case.want[1]  # type: ignore[union-attr,index]
+    service = cast(Any, serve_service_args(serve(), case.given))
+    assert service.metadata.name == case.want[0]
+    assert service.spec.selector == {c.LABEL_CLUSTER: case.given.name, c.SERVE_PROXY_LABEL: "true"}
+    assert service.spec.ports[0].port == case.want[1]
     # No endpoints before the first deploy: never awaited.
-    assert service.metadata.annotations == {c.SKIP_AWAIT_ANNOTATION: "true"}  # type: ignore[union-attr]
+    assert service.metadata.annotations == {c.SKIP_AWAIT_ANNOTATION: "true"}
