@@ -23,9 +23,11 @@ def main() -> None:
 
     cluster = RayCluster(config.name, config.args)
     jobs = {job.name: RayJob(job.name, {**job.args, "cluster": cluster}) for job in config.jobs}
-    if config.serve is not None:
-        serve = RayServe(config.serve.settings.name, {**config.serve.args, "cluster": cluster})
-        pulumi.export("serve_url", serve.service_url)
+    serve = (
+        RayServe(config.serve.settings.name, {**config.serve.args, "cluster": cluster})
+        if config.serve
+        else None
+    )
 
     pulumi.export("namespace", cluster.namespace)
     pulumi.export("head_service_name", cluster.head_service_name)
@@ -43,6 +45,8 @@ def main() -> None:
         pulumi.export(
             "jobs", {name: {"submission_id": j.submission_id, "status": j.status} for name, j in jobs.items()}
         )
+    if serve is not None:
+        pulumi.export("serve_url", serve.service_url)
     if config.settings.ingress is not None:
         pulumi.export("dashboard_ingress_url", cluster.dashboard_ingress_url)
 

@@ -23,7 +23,13 @@ from ray_static.serve.objects import (
     serve_service_args,
     serve_service_name,
 )
-from ray_static.serve.settings import ServeTarget, claim_cluster, resolve_serve, resolve_serve_target
+from ray_static.serve.settings import (
+    ServeSettings,
+    ServeTarget,
+    claim_cluster,
+    resolve_serve,
+    resolve_serve_target,
+)
 
 
 def known_cluster(where: ServeTarget) -> pulumi.Output[Cluster]:
@@ -87,40 +93,18 @@ class RayServe(pulumi.ComponentResource):
         super().__init__(c.SERVE_COMPONENT_TYPE, name, None, opts)
 
         cluster = known_cluster(where)
-        after_cluster = [where.target.cluster] if where.target.cluster is not None else []
-        child = pulumi.ResourceOptions(parent=self, depends_on=after_cluster)
-        account = core.ServiceAccount(
-            f"{name}-keeper",
-            derived(cluster, lambda k: keeper_service_account_args(serve, k), core.ServiceAccountInitArgs),
-            opts=child,
-        )
-        role = rbac.Role(
-            f"{name}-keeper",
-            derived(cluster, lambda k: keeper_role_args(serve, k), rbac.RoleInitArgs),
-            opts=child,
-        )
-        binding = rbac.RoleBinding(
-            f"{name}-keeper",
-            derived(cluster, lambda k: keeper_role_binding_args(serve, k), rbac.RoleBindingInitArgs),
-            opts=child,
-        )
-        # The keeper goes first on removal (it depends on its permissions): it deletes the applications
-        # while the cluster, its Role and its token are still there.
-        apps.Deployment(
-            f"{name}-keeper",
-            derived(cluster, lambda k: keeper_deployment_args(serve, k), apps.DeploymentInitArgs),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after_cluster, account, role, binding]),
-        )
+        after = [where.target.cluster] if where.target.cluster is not None else []
+        keeper(self, name, serve, cluster, after)
         service = core.Service(
             f"{name}-serve",
             derived(cluster, lambda k: serve_service_args(serve, k), core.ServiceInitArgs),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         deployer = batch.Job(
             f"{name}-deployer",
             derived(cluster, lambda k: deployer_job_args(serve, k), batch.JobInitArgs),
             # A new config replaces the Job: the old one goes first, so two deployers never race.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after, delete_before_replace=True),
         )
 
         self.service_name = pulumi.Output.all(service.urn, cluster).apply(
@@ -131,13 +115,44 @@ class RayServe(pulumi.ComponentResource):
         )
         self.deployer_job_name = deployer.metadata.apply(lambda m: m.name or "")
         # Registering outputs marks the component complete (and records them in the state).
-        self.register_outputs(
-            {
-                "service_name": self.service_name,
-                "service_url": self.service_url,
-                "deployer_job_name": self.deployer_job_name,
-            }
-        )
+        self.register_outputs({output: getattr(self, output) for output in OUTPUTS})
+
+
+OUTPUTS = ("service_name", "service_url", "deployer_job_name")
+"""The component's outputs, in the order they are registered."""
+
+
+def keeper(
+    parent: RayServe,
+    name: str,
+    serve: ServeSettings,
+    cluster: pulumi.Output[Cluster],
+    after: list[pulumi.Resource],
+) -> apps.Deployment:
+    """The keeper's ServiceAccount, Role and RoleBinding, then its Deployment, which depends on them, so
+    it goes first on removal: it deletes the applications while the cluster, its Role and its token are
+    still there."""
+    child = pulumi.ResourceOptions(parent=parent, depends_on=after)
+    account = core.ServiceAccount(
+        f"{name}-keeper",
+        derived(cluster, lambda k: keeper_service_account_args(serve, k), core.ServiceAccountInitArgs),
+        opts=child,
+    )
+    role = rbac.Role(
+        f"{name}-keeper",
+        derived(cluster, lambda k: keeper_role_args(serve, k), rbac.RoleInitArgs),
+        opts=child,
+    )
+    binding = rbac.RoleBinding(
+        f"{name}-keeper",
+        derived(cluster, lambda k: keeper_role_binding_args(serve, k), rbac.RoleBindingInitArgs),
+        opts=child,
+    )
+    return apps.Deployment(
+        f"{name}-keeper",
+        derived(cluster, lambda k: keeper_deployment_args(serve, k), apps.DeploymentInitArgs),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*after, account, role, binding]),
+    )
 
 
 # The inferred schema (other languages, other stacks) offers the plain inputs: a RayCluster object exists
