@@ -282,9 +282,9 @@ def program_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
             )
         _set(args, option.path, value)
 
-    serve_config = parse_serve(values.get("serveConfig"), name, args.get("serve"))
+    serve_config = parse_serve(values.get("serveConfig"), name)
     if serve_config is not None:
-        args.setdefault("serve", True)
+        args["serve"] = True  # see program/serve.py
     # The component validates again; doing it here names the errors after the config keys.
     # The component keeps auth_token a secret (pulumi.Output.secret) from here on.
     settings = resolve(name, args, config_name)

@@ -2,8 +2,9 @@
 
 The value is a JSON object of Ray Serve's config as RayServeArgs spells it (`applications`, `http_options`,
 `proxy_location`, plus `timeout_seconds`); the cluster is the program's own, so the cluster's fields are not
-among them. It turns the cluster's `serve` on unless that is set to false, which is refused. Errors name the
-field under the key (``serveConfig.applications[0].route_prefix``).
+among them. It turns the cluster's `serve` on: the engine passes Pulumi.yaml's default (false) for a key the
+stack does not set, so a `serve: false` cannot be told from no `serve` at all. Errors name the field under
+the key (``serveConfig.applications[0].route_prefix``).
 """
 
 import json
@@ -48,9 +49,8 @@ def _object(value: Any) -> dict[str, Any] | None:
     return cast(dict[str, Any], parsed)
 
 
-def parse_serve(value: Any, cluster_name: str, serve_on: bool | None) -> ServeConfig | None:
-    """The `serveConfig` value (JSON text, or parsed), validated; None when empty. ``serve_on`` is the
-    cluster's `serve` as given (None when not set)."""
+def parse_serve(value: Any, cluster_name: str) -> ServeConfig | None:
+    """The `serveConfig` value (JSON text, or parsed), validated; None when empty."""
     fields = _object(value)
     if fields is None:
         return None
@@ -64,7 +64,5 @@ def parse_serve(value: Any, cluster_name: str, serve_on: bool | None) -> ServeCo
             raise RayStaticConfigError(
                 f"{KEY}.{key}", "an unknown field", f"one of {', '.join(SERVE_FIELDS)}{hint}"
             )
-    if serve_on is False:
-        raise RayStaticConfigError("serve", "false", f"true (or not set) while {KEY} holds applications")
     settings = resolve_serve(f"{cluster_name}-serve", fields, lambda path: f"{KEY}.{path}")
     return ServeConfig(args=cast(RayServeArgs, fields), settings=settings)

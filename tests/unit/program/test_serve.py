@@ -8,7 +8,7 @@ from pulumi import InputPropertyError
 
 from program.serve import parse_serve
 from ray_static import RayCluster, RayJob, RayServe, RayStaticConfigError
-from tests.support.render import RenderError, find, run_program
+from tests.support.render import find, run_program
 from tests.unit.test_packaging import load_plugin
 
 FRUIT = {"name": "fruit", "import_path": "fruit.app:app", "route_prefix": "/fruit"}
@@ -31,8 +31,8 @@ def test_serve_config_deploys_on_the_programs_cluster_and_turns_serve_on() -> No
 
 
 def test_without_the_key_there_is_no_rayserve() -> None:
-    assert parse_serve(None, "ray", None) is None
-    assert parse_serve("", "ray", None) is None
+    assert parse_serve(None, "ray") is None
+    assert parse_serve("", "ray") is None
 
 
 REFUSALS = [
@@ -58,13 +58,15 @@ REFUSALS = [
 @pytest.mark.parametrize(("value", "start", "part"), REFUSALS)
 def test_refusals_name_the_field_under_the_key(value: Any, start: str, part: str) -> None:
     with pytest.raises(RayStaticConfigError) as error:
-        parse_serve(value if isinstance(value, str) else json.dumps(value), "ray", None)
+        parse_serve(value if isinstance(value, str) else json.dumps(value), "ray")
     assert str(error.value).startswith(start) and part in str(error.value)
 
 
-def test_serve_false_with_applications_is_refused() -> None:
-    with pytest.raises(RenderError, match=r"^serve: got false; expected true"):
-        run_program(serve_config(CONFIG, serve="false"))
+def test_serve_config_turns_serve_on_whatever_serve_says() -> None:
+    """The engine passes Pulumi.yaml's default `serve: false` for a stack that never set it."""
+    run = run_program(serve_config(CONFIG, serve="false"))
+    head_service = find(run.resources, "core/v1:Service", "ray-head").inputs
+    assert 8000 in [p["port"] for p in head_service["spec"]["ports"]]
 
 
 # --- the plugin ---------------------------------------------------------------------------------------
