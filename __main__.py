@@ -1,4 +1,5 @@
-"""The ray-static Pulumi program: stack config -> one RayCluster (and the jobs to run on it) -> outputs."""
+"""The ray-static Pulumi program: stack config -> one RayCluster (the jobs to run on it, its Serve
+applications) -> outputs."""
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -6,7 +7,7 @@ from pulumi.runtime import config as runtime_config
 from program.config import program_config
 from program.failure import fail
 from program.outputs import port_forward_command
-from ray_static import RayCluster, RayJob, RayStaticConfigError
+from ray_static import RayCluster, RayJob, RayServe, RayStaticConfigError
 
 
 def main() -> None:
@@ -22,6 +23,11 @@ def main() -> None:
 
     cluster = RayCluster(config.name, config.args)
     jobs = {job.name: RayJob(job.name, {**job.args, "cluster": cluster}) for job in config.jobs}
+    serve = (
+        RayServe(config.serve.settings.name, {**config.serve.args, "cluster": cluster})
+        if config.serve
+        else None
+    )
 
     pulumi.export("namespace", cluster.namespace)
     pulumi.export("head_service_name", cluster.head_service_name)
@@ -39,6 +45,8 @@ def main() -> None:
         pulumi.export(
             "jobs", {name: {"submission_id": j.submission_id, "status": j.status} for name, j in jobs.items()}
         )
+    if serve is not None:
+        pulumi.export("serve_url", serve.service_url)
     if config.settings.ingress is not None:
         pulumi.export("dashboard_ingress_url", cluster.dashboard_ingress_url)
 

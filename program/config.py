@@ -15,6 +15,7 @@ from typing import Any, cast, get_args, is_typeddict
 
 from program.jobs import JobConfig, parse_jobs
 from program.options import PROGRAM_KEYS
+from program.serve import ServeConfig, parse_serve
 from ray_static import RayClusterArgs
 from ray_static.config.checks import MAX_LISTED
 from ray_static.config.options import BY_KEY, BY_PATH, OPTIONS, Option
@@ -88,6 +89,8 @@ class ProgramConfig:
     warnings: list[str] = field(default_factory=list)
     jobs: tuple[JobConfig, ...] = ()
     """Ray jobs to run on the cluster (the `jobs` key)."""
+    serve: ServeConfig | None = None
+    """Ray Serve applications on the cluster (the `serveConfig` key), or None."""
 
 
 def config_name(path: str) -> str:
@@ -279,10 +282,18 @@ def program_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) ->
             )
         _set(args, option.path, value)
 
+    serve_config = parse_serve(values.get("serveConfig"), name)
+    if serve_config is not None:
+        args["serve"] = True  # see program/serve.py
     # The component validates again; doing it here names the errors after the config keys.
     # The component keeps auth_token a secret (pulumi.Output.secret) from here on.
     settings = resolve(name, args, config_name)
     jobs = parse_jobs(values.get("jobs", PROGRAM_KEYS["jobs"].default))
     return ProgramConfig(
-        name=name, args=cast(RayClusterArgs, args), settings=settings, warnings=warnings, jobs=jobs
+        name=name,
+        args=cast(RayClusterArgs, args),
+        settings=settings,
+        warnings=warnings,
+        jobs=jobs,
+        serve=serve_config,
     )

@@ -13,7 +13,7 @@ class ProgramOption:
     """One program-level key; every value is a JSON string in the stack config."""
 
     key: str
-    kind: Literal["jobs"]
+    kind: Literal["jobs", "serve"]
     default: Any
     description: str
 
@@ -25,6 +25,13 @@ PROGRAM_OPTIONS: tuple[ProgramOption, ...] = (
         [],
         'Ray jobs to run on the cluster, as JSON, e.g. [{"name": "hello", "entrypoint": "python hello.py", '
         '"runtime_env": {}, "wait": true}].',
+    ),
+    ProgramOption(
+        "serveConfig",
+        "serve",
+        None,
+        "Ray Serve applications to deploy on the cluster (a RayServe; turns serve on), as JSON, e.g. "
+        '{"applications": [{"name": "fruit", "import_path": "fruit:app", "route_prefix": "/fruit"}]}.',
     ),
 )
 

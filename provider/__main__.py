@@ -1,8 +1,9 @@
-"""The ray-static component plugin: serves `ray-static:index:RayCluster` and `ray-static:index:RayJob` to
+"""The ray-static component plugin: serves `ray-static:index:RayCluster`, `ray-static:index:RayJob` and
+`ray-static:index:RayServe` to
 programs in any Pulumi language.
 
 The engine starts it through the Python language host (PulumiPlugin.yaml) and reads the port it listens on
-from stdout, so nothing may print before the provider server does. The schema is inferred from the two
+from stdout, so nothing may print before the provider server does. The schema is inferred from the
 components and their args (tests/unit/test_schema.py pins it).
 """
 
@@ -14,11 +15,12 @@ from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
 
-from ray_static import RayCluster, RayJob, RayStaticConfigError
+from ray_static import RayCluster, RayJob, RayServe, RayStaticConfigError
 from ray_static.config.settings import resolve
 from ray_static.jobs.settings import resolve_job, resolve_target
 from ray_static.names import camel_path
 from ray_static.schema_docs import with_inherited_descriptions, with_secrets
+from ray_static.serve.settings import resolve_serve, resolve_serve_target
 from ray_static.version import __version__
 
 NAME = "ray-static"
@@ -67,6 +69,9 @@ class RayStaticProvider(ComponentProvider):
             if component.name == "RayJob":
                 resolve_job(name, args, schema_name)
                 resolve_target(args, schema_name)
+            elif component.name == "RayServe":
+                resolve_serve(name, args, schema_name)
+                resolve_serve_target(args, schema_name)
             else:
                 resolve(name, args, schema_name)
         except RayStaticConfigError as error:
@@ -84,7 +89,7 @@ def schema_name(path: str) -> str:
 
 def provider() -> RayStaticProvider:
     """The provider this plugin serves, with ray-static's version (ray_static/version.py)."""
-    return RayStaticProvider([RayCluster, RayJob], NAME, version=__version__)
+    return RayStaticProvider([RayCluster, RayJob, RayServe], NAME, version=__version__)
 
 
 if __name__ == "__main__":

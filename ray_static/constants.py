@@ -269,3 +269,33 @@ LINUX_CAPABILITIES = frozenset(
 HOST_NETWORK_DNS_POLICY = "ClusterFirstWithHostNet"
 """A pod on the host's network resolves with the node's resolver unless asked: the workers would no longer
 find the head's Service name."""
+
+# RayServe: Ray Serve applications deployed to a cluster by an in-cluster Job, and the Service in front of
+# the pods whose Serve proxy is ready.
+SERVE_COMPONENT_TYPE = "ray-static:index:RayServe"
+SERVE_SERVICE_SUFFIX = "-serve"
+"""The serve Service is `<cluster>-serve` (`ray-serve` for the default cluster name)."""
+SERVE_PROXY_LABEL = "ray-static/serve-proxy"
+"""On the cluster's pods: "true" while the pod's Serve proxy answers /-/healthz; the serve Service selects
+it. Kept current by the RayServe's keeper."""
+SERVE_KEEPER_LABEL = "ray-static/serve-keeper"
+"""Label of a RayServe's keeper pod: the cluster's NetworkPolicy admits it on the serve and dashboard
+ports."""
+SERVE_HEALTH_PATH = "/-/healthz"
+"""The Serve proxy's health endpoint (no token: Ray's auth exempts it, and the proxy checks none)."""
+SERVE_PROXY_LOCATIONS = ("EveryNode", "HeadOnly", "Disabled")
+"""Ray Serve's `proxy_location` values (ray/serve/config.py ProxyLocation); EveryNode is its default."""
+SERVE_HTTP_HOST = "0.0.0.0"
+"""Where every proxy listens: all of the pod's addresses, so the Service and the keeper reach it."""
+DEPLOYER_CONTAINER = "deployer"
+KEEPER_CONTAINER = "keeper"
+KEEPER_CPU = "100m"
+KEEPER_MEMORY = "128Mi"
+"""The keeper is one Python process of the standard library: a few MiB of its own beside the interpreter."""
+KEEPER_GRACE_PERIOD_SECONDS = 120
+"""Time a removed RayServe's keeper has to delete its applications and see them gone."""
+DEFAULT_SERVE_WAIT_SECONDS = 600
+"""How long `pulumi up` waits, by default, for every application to be RUNNING."""
+MAX_SERVE_WAIT_SECONDS = 86400
+SERVE_DEPLOY_FAILED_EXIT_CODE = 3
+"""The deployer's exit code when an application failed (1 is for its own errors, such as a refused PUT)."""

@@ -17,16 +17,17 @@ from pulumi.provider.experimental.analyzer import Analyzer
 from ray_static.config.options import OPTIONS
 from ray_static.inputs import cluster as cluster_args
 from ray_static.inputs import job as job_args
+from ray_static.inputs import serve as serve_args
 from ray_static.inputs.field_docs import FIELDS_HEADING
 from ray_static.names import camel
 
 _ARGS = {
     name: value
-    for module in (cluster_args, job_args)
+    for module in (cluster_args, job_args, serve_args)
     for name, value in vars(module).items()
     if isinstance(value, type) and hasattr(value, "__annotations__") and name.endswith("Args")
 }
-_COMPONENT_ARGS = {"RayCluster": "RayClusterArgs", "RayJob": "RayJobArgs"}
+_COMPONENT_ARGS = {"RayCluster": "RayClusterArgs", "RayJob": "RayJobArgs", "RayServe": "RayServeArgs"}
 
 
 def _bases(cls: type) -> list[type]:

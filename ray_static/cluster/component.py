@@ -69,6 +69,8 @@ class RayCluster(pulumi.ComponentResource):
     """The Secrets every pod pulls the image with (a RayJob's submitter pulls it with them too)."""
     dashboard_ingress_url: pulumi.Output[str | None]
     """The dashboard through the Ingress (`https://<host><path>` with a TLS Secret); unset without one."""
+    serve_port: pulumi.Output[int | None]
+    """Ray Serve's HTTP port on every Ray pod (for a RayServe); unset when serve is off."""
 
     def __init__(
         self, name: str, args: RayClusterArgs | None = None, opts: pulumi.ResourceOptions | None = None
@@ -130,6 +132,7 @@ class RayCluster(pulumi.ComponentResource):
         self.auth_secret_name = pulumi.Output.from_input(f"{name}-auth" if shape.auth else None)
         self.image = settings.apply(lambda s: s.image)
         self.image_pull_secrets = settings.apply(lambda s: s.pod_base.resolve().image_pull_secrets)
+        self.serve_port = settings.apply(lambda s: s.serve_port)
         # Registering outputs marks the component complete (and records them in the state).
         self.register_outputs({output: getattr(self, output) for output in OUTPUTS})
 
@@ -145,6 +148,7 @@ OUTPUTS = (
     "image",
     "image_pull_secrets",
     "dashboard_ingress_url",
+    "serve_port",
 )
 """The component's outputs, in the order they are registered."""
 

@@ -95,6 +95,23 @@ def job_submitter_rule() -> networking.NetworkPolicyIngressRuleArgs:
     )
 
 
+def serve_keeper_rule(settings: Settings) -> list[networking.NetworkPolicyIngressRuleArgs]:
+    """A RayServe's keeper, in the cluster's namespace, reaches every pod's Serve proxy (it probes its
+    health) and the dashboard (it deletes the applications when the RayServe goes); with serve on only."""
+    if settings.serve_port is None:
+        return []
+    return [
+        networking.NetworkPolicyIngressRuleArgs(
+            from_=[
+                networking.NetworkPolicyPeerArgs(
+                    pod_selector=meta.LabelSelectorArgs(match_labels={c.SERVE_KEEPER_LABEL: "true"})
+                )
+            ],
+            ports=_ports([c.DASHBOARD_PORT, settings.serve_port]),
+        )
+    ]
+
+
 def metrics_ports() -> list[networking.NetworkPolicyPortArgs]:
     """What Prometheus scrapes: every node's metrics port and the head dashboard's."""
     return _ports([c.METRICS_PORT, c.DASHBOARD_METRICS_PORT])
@@ -165,6 +182,7 @@ def network_policy_args(settings: Settings) -> networking.NetworkPolicyInitArgs:
             )
         )
     rules.append(job_submitter_rule())
+    rules.extend(serve_keeper_rule(settings))
     rules.extend(exposure_rules(settings))
     egress = egress_rules(settings)
     return networking.NetworkPolicyInitArgs(

@@ -175,11 +175,11 @@ def resolve_target(args: Mapping[str, Any], naming: Naming = identity) -> Target
                 naming(key), "no value", f"the cluster's {key} output here, or a RayCluster as cluster"
             )
     return Target(
-        namespace=_plain_or_output(args["namespace"], At("namespace", naming), checks.dns_label),
-        dashboard_url=_plain_or_output(args["dashboard_url"], At("dashboard_url", naming), _url),
+        namespace=plain_or_output(args["namespace"], At("namespace", naming), checks.dns_label),
+        dashboard_url=plain_or_output(args["dashboard_url"], At("dashboard_url", naming), _url),
         auth_secret=_auth_secret(args, naming),
-        image=_plain_or_output(args.get("image", c.DEFAULT_IMAGE), At("image", naming), checks.image),
-        image_pull_secrets=_plain_or_output(
+        image=plain_or_output(args.get("image", c.DEFAULT_IMAGE), At("image", naming), checks.image),
+        image_pull_secrets=plain_or_output(
             args.get("image_pull_secrets", []), At("image_pull_secrets", naming), checks.name_list
         ),
         cluster=None,
@@ -208,7 +208,7 @@ def _from_cluster(cluster: Any, args: Mapping[str, Any], naming: Naming) -> Targ
     )
 
 
-def _plain_or_output(value: Any, at: At, check: checks.Check) -> Any:
+def plain_or_output(value: Any, at: At, check: checks.Check) -> Any:
     """Outputs (another stack's) are known only at deployment; plain values are checked now."""
     if value is None or isinstance(value, pulumi.Output):
         return value

@@ -13,7 +13,7 @@ import yaml
 from pulumi.provider.experimental.util import camel_case
 
 import ray_static.jobs.component
-from ray_static import RayCluster, RayJob
+from ray_static import RayCluster, RayJob, RayServe
 from tests.support.markdown import DOCS, PAGES, anchors, relative_links
 from tests.support.render import REPO_ROOT, find, run_cluster, run_programs
 from tests.support.versions import pinned_versions
@@ -22,7 +22,11 @@ from tests.unit.test_schema import schema
 README = (REPO_ROOT / "README.md").read_text()
 README_MAX_LINES = 200
 SCHEMA: dict[str, dict[str, Any]] = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
-COMPONENTS: dict[str, type[pulumi.ComponentResource]] = {"RayCluster": RayCluster, "RayJob": RayJob}
+COMPONENTS: dict[str, type[pulumi.ComponentResource]] = {
+    "RayCluster": RayCluster,
+    "RayJob": RayJob,
+    "RayServe": RayServe,
+}
 
 
 def docs_table(marker: str, header: list[str]) -> list[list[str]]:
@@ -139,7 +143,15 @@ def registered_outputs(component: str, monkeypatch: pytest.MonkeyPatch) -> set[s
     """The names the component passes to ``register_outputs``, rendered with every output set (an unset
     one is not recorded)."""
     if component == "RayCluster":
-        return set(run_cluster({"ingress": {"host": "ray.example.com"}}).component_outputs())
+        return set(run_cluster({"ingress": {"host": "ray.example.com"}, "serve": True}).component_outputs())
+    if component == "RayServe":
+
+        def serving() -> None:
+            ray = RayCluster("ray", {"serve": True})
+            RayServe("models", {"cluster": ray, "applications": [{"name": "a", "import_path": "a:b"}]})
+
+        run = run_programs(serving)
+        return set(run.outputs[find(run.resources, "ray-static:index:RayServe", "models").urn])
     # Under mocks Kubernetes never reports the submitter Job's end: say it succeeded, so `status` is set.
     monkeypatch.setattr(ray_static.jobs.component, "outcome", lambda status: "SUCCEEDED")
 

@@ -112,6 +112,7 @@ def test_component_inputs_and_outputs_are_pinned() -> None:
         "image": "string",
         "imagePullSecrets": "array",
         "dashboardIngressUrl": "string",
+        "servePort": "integer",
     }
     assert sorted(resource["required"]) == [
         "clientAddress",
@@ -182,11 +183,20 @@ def test_nested_types_are_pinned() -> None:
         "ray-static:index:MetricsArgs",
         "ray-static:index:ResourcesArgs",
         "ray-static:index:SecretKeyArgs",
+        "ray-static:index:ServeApplicationArgs",
         "ray-static:index:TolerationArgs",
         "ray-static:index:WorkerGroupArgs",
     ]
     props = {name: sorted(t["properties"]) for name, t in types.items()}
     assert props == {
+        "ray-static:index:ServeApplicationArgs": [
+            "args",
+            "deployments",
+            "importPath",
+            "name",
+            "routePrefix",
+            "runtimeEnv",
+        ],
         "ray-static:index:IngressArgs": [
             "annotations",
             "className",

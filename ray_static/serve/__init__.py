@@ -1,0 +1,1 @@
+"""The RayServe component: Serve config settings, the deployer Job and the keeper, the in-cluster scripts."""
