@@ -15,10 +15,12 @@ from tests.node.support import (
     TIMINGS,
     NodeSession,
     RealNode,
+    Redis,
     log,
     node_dir,
     node_logs_tail,
     node_sh,
+    running_redis,
     snapshot,
     timed,
 )
@@ -129,3 +131,10 @@ def real_node(shared_node: SharedNode) -> Iterator[NodeSession]:
     if left:
         log(f"the module left {', '.join(left[:5])}: recycling the node for the next one")
         shared_node.down()
+
+
+@pytest.fixture(scope="module")
+def redis(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    """A Redis on the node's bridge for a module's GCS fault tolerance, stopped after the module."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -400,3 +402,62 @@ def ray_image_pod(
             ],
         },
     }
+
+
+NODE_IP = "10.244.0.1"
+"""The node's address on the pod bridge (scripts/node.sh NODE_IP): pods reach it, nothing outside does."""
+REDIS_DEB_PACKAGES = ("redis-server", "redis-tools")
+"""GCS fault tolerance's backing store for the tests: Debian's Redis (started by the test on the bridge)
+and its client."""
+
+
+@dataclass
+class Redis:
+    """Debian's redis-server on the node's bridge address only, with a password."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    password: str
+
+    def cli(self, *args: str) -> str:
+        env = {**os.environ, "REDISCLI_AUTH": self.password}
+        argv = ["redis-cli", "-h", NODE_IP, "-p", str(self.port), *args]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((NODE_IP, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_redis(work: Path) -> Iterator[Redis]:
+    """A redis-server with a generated password, its files in ``work``, stopped afterwards."""
+    install_debs(*REDIS_DEB_PACKAGES)
+    password = secrets.token_urlsafe(24)
+    port = _free_port()
+    config = work / "redis.conf"
+    # Only the bridge address: reachable from the pods, from nothing else. Password in a 0600 file, not
+    # on a command line.
+    config.write_text(
+        f'bind {NODE_IP}\nport {port}\nrequirepass "{password}"\nsave ""\nappendonly no\ndir {work}\n'
+    )
+    config.chmod(0o600)
+    process = subprocess.Popen(
+        ["redis-server", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    server = Redis(process, port, password)
+    try:
+        wait_for(lambda: _pong(server), 30, "redis-server answering", interval=0.5)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _pong(server: Redis) -> bool:
+    try:
+        return server.cli("ping").strip() == "PONG"
+    except subprocess.CalledProcessError:
+        return False

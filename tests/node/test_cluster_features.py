@@ -16,8 +16,6 @@ import calendar
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,13 +27,14 @@ import pytest
 
 from tests.node.support import (
     HEAD,
+    NODE_IP,
     WORKERS,
     Deployment,
     NodeSession,
     RayView,
     RealNode,
+    Redis,
     deployed_stack,
-    install_debs,
     log,
     parse_result,
     timed,
@@ -46,8 +45,6 @@ NAMESPACE = "ray"
 SPECIAL = "ray.io/cluster=ray,ray.io/group=special"
 N = 3
 """Workers: two in the default group, one in `special`."""
-NODE_IP = "10.244.0.1"
-"""The node's address on the pod bridge (scripts/node.sh NODE_IP): pods reach it, nothing outside does."""
 REDIS_SECRET = "redis"
 DATA_FILE = "written-by-the-test.txt"
 START_TIMEOUT = 300.0
@@ -86,67 +83,10 @@ def _config(redis_port: int) -> dict[str, str]:
 
 
 @dataclass
-class Redis:
-    """Debian's redis-server on the node's bridge address only, with a password."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    password: str
-
-    def cli(self, *args: str) -> str:
-        env = {**os.environ, "REDISCLI_AUTH": self.password}
-        argv = ["redis-cli", "-h", NODE_IP, "-p", str(self.port), *args]
-        return subprocess.run(argv, env=env, capture_output=True, text=True, check=True, timeout=30).stdout
-
-
-@dataclass
 class Deployed(Deployment):
     redis: Redis
     data_dir: Path
     measured: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-REDIS_DEB_PACKAGES = ("redis-server", "redis-tools")
-"""GCS fault tolerance's backing store for the tests: Debian's Redis (started by the test on the bridge)
-and its client."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((NODE_IP, 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis(real_node: NodeSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    install_debs(*REDIS_DEB_PACKAGES)
-    password = secrets.token_urlsafe(24)
-    port = _free_port()
-    work = tmp_path_factory.mktemp("redis")
-    config = work / "redis.conf"
-    # Only the bridge address: reachable from the pods, from nothing else. Password in a 0600 file, not
-    # on a command line.
-    config.write_text(
-        f'bind {NODE_IP}\nport {port}\nrequirepass "{password}"\nsave ""\nappendonly no\ndir {work}\n'
-    )
-    config.chmod(0o600)
-    process = subprocess.Popen(
-        ["redis-server", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    server = Redis(process, port, password)
-    try:
-        wait_for(lambda: _pong(server), 30, "redis-server answering", interval=0.5)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _pong(server: Redis) -> bool:
-    try:
-        return server.cli("ping").strip() == "PONG"
-    except subprocess.CalledProcessError:
-        return False
 
 
 def _prepare_namespace(node: RealNode, redis: Redis, data_dir: Path) -> None:
