@@ -290,7 +290,29 @@ def test_4_no_request_fails_when_a_worker_pod_is_deleted(deployed: Deployed) -> 
     assert result["failed"] == 0, result
 
 
-def test_5_head_pod_deleted_with_gcs_fault_tolerance(deployed: Deployed) -> None:
+def test_5_serve_series_reach_the_metrics_port_prometheus_scrapes(deployed: Deployed) -> None:
+    """Serve's metrics are Ray's: each node's metrics agent exports them on the port the PodMonitor
+    scrapes, so the Serve dashboards get their series like the rest."""
+    head = deployed.ray.head()
+    code = (
+        "import json, sys, urllib.request; "
+        "url = f'http://{sys.argv[1]}:{sys.argv[2]}/metrics'; "
+        "text = urllib.request.urlopen(url, timeout=10).read().decode(); "
+        "names = {l.split('{')[0] for l in text.splitlines() if l.startswith('ray_serve_')}; "
+        "print(json.dumps(sorted(names)))"
+    )
+    series: set[str] = set()
+    for pod in deployed.node.pods(NAMESPACE, "ray.io/cluster=ray"):
+        argv = ["python", "-c", code, pod["status"]["podIP"], str(c.METRICS_PORT)]
+        answer = deployed.node.exec(NAMESPACE, head["metadata"]["name"], argv, container="ray-head")
+        assert answer.returncode == 0, answer.stderr
+        series |= set(json.loads(answer.stdout.strip()))
+    log(f"Serve series on the metrics ports: {sorted(series)}")
+    assert any(s.startswith("ray_serve_num_http_requests") for s in series), series
+    assert any(s.startswith("ray_serve_deployment_request_counter") for s in series), series
+
+
+def test_6_head_pod_deleted_with_gcs_fault_tolerance(deployed: Deployed) -> None:
     """KubeRay's documentation says the workers' proxies keep serving while the head is away: the
     requests answered while no head was Ready say whether they do here; failures are reported."""
     load = deployed.start_load()
@@ -317,7 +339,7 @@ def test_5_head_pod_deleted_with_gcs_fault_tolerance(deployed: Deployed) -> None
     assert deployed.get("/fruit") == "fruit v2"  # the applications survived in Redis
 
 
-def test_6_a_broken_import_path_fails_up_and_the_running_version_keeps_serving(deployed: Deployed) -> None:
+def test_7_a_broken_import_path_fails_up_and_the_running_version_keeps_serving(deployed: Deployed) -> None:
     load = deployed.start_load()
     broken = {**MATH, "import_path": "apps_missing:build", "args": {"text": "math v2"}}
     deployed.stack.set_config(
@@ -333,7 +355,7 @@ def test_6_a_broken_import_path_fails_up_and_the_running_version_keeps_serving(d
     assert set(result["bodies"]) == {"/fruit fruit v2", "/math math v1"}, result
 
 
-def test_7_removing_the_serve_config_deletes_the_applications(deployed: Deployed) -> None:
+def test_8_removing_the_serve_config_deletes_the_applications(deployed: Deployed) -> None:
     deployed.stack.remove_config("serveConfig")
     deployed.stack.up()
     assert not deployed.node.exists("service", SERVICE, NAMESPACE)
@@ -354,7 +376,7 @@ def test_7_removing_the_serve_config_deletes_the_applications(deployed: Deployed
     )
 
 
-def test_8_destroy_leaves_nothing_of_the_stack(deployed: Deployed) -> None:
+def test_9_destroy_leaves_nothing_of_the_stack(deployed: Deployed) -> None:
     deployed.node.kubectl("delete", "pod", CLIENT, "-n", NAMESPACE, "--wait=true")
     deployed.stack.destroy()
     wait_for(lambda: deployed.all_pods() == [], 180, "every pod gone")
