@@ -202,7 +202,8 @@ OPTIONS: tuple[Option, ...] = (
            "Use this existing ServiceAccount; empty creates one named {clusterName} (no API token mounted).",
            checks.optional_object_name),
     Option("service_type", "serviceType", "string", "ClusterIP",
-           "Head Service type, ClusterIP, NodePort or LoadBalancer (the last two need auth on).",
+           "Head Service type, ClusterIP, NodePort or LoadBalancer (the last two need auth on, and "
+           "allowUnauthenticatedExposure with serve on).",
            checks.one_of(*c.SERVICE_TYPES)),
     Option("auth", "auth", "boolean", True,
            "Ray token authentication; false disables it (anyone reaching a port can run code).",

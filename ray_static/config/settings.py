@@ -168,7 +168,7 @@ def resolve(name: str, args: Mapping[str, Any] | None, naming: Naming = identity
         ingress=_ingress(values, naming),
         service_annotations=values["service_annotations"],
         load_balancer_source_ranges=_source_ranges(values, naming),
-        serve_port=_serve_port(args or {}, values),
+        serve_port=_serve_port(args or {}, values, naming),
         gcs_fault_tolerance=values["gcs_fault_tolerance"],
         pod_disruption_budget=values["pod_disruption_budget"],
         suspend=values["suspend"],
@@ -366,7 +366,18 @@ def _source_ranges(values: Mapping[str, Any], naming: Naming) -> tuple[str, ...]
     return ranges
 
 
-def _serve_port(args: Mapping[str, Any], values: Mapping[str, Any]) -> int | None:
-    """Serve's port when `serve` is true, or when `serve_port` is given and `serve` is not set to false."""
+def _serve_port(args: Mapping[str, Any], values: Mapping[str, Any], naming: Naming) -> int | None:
+    """Serve's port when `serve` is true, or when `serve_port` is given and `serve` is not set to false.
+
+    The head Service then carries the serve port, which Ray's token does not guard (Serve's proxies check
+    none): beyond the cluster only with the waiver, even with auth on."""
     on = values["serve"] if "serve" in args else "serve_port" in args
+    if on and values["service_type"] != "ClusterIP" and not values["allow_unauthenticated_exposure"]:
+        raise invalid(
+            naming("service_type"),
+            values["service_type"],
+            f'"ClusterIP" while {naming("serve")} is on (the head Service then carries the serve port, '
+            "which Ray's token does not guard), unless "
+            f"{naming('allow_unauthenticated_exposure')} is true",
+        )
     return cast(int, values["serve_port"]) if on else None

@@ -65,6 +65,16 @@ class RayServeInputs(TypedDict, total=False):
     "HeadOnly" or "Disabled". Serve applies it when it first starts on the cluster only."""
     timeout_seconds: int
     """How long `pulumi up` waits for every application to be RUNNING (1 to 86400). Default 600."""
+    service_type: str
+    """The serve Service's type: "ClusterIP" (default), "NodePort" or "LoadBalancer". Serve's proxies check
+    no token, so another type needs allow_unauthenticated_exposure."""
+    service_annotations: dict[str, str]
+    """Extra annotations on the serve Service (e.g. a cloud's load balancer settings)."""
+    load_balancer_source_ranges: list[str]
+    """CIDRs allowed to reach a LoadBalancer serve Service, e.g. ["203.0.113.0/24"]."""
+    allow_unauthenticated_exposure: bool
+    """Acknowledge that a NodePort or LoadBalancer serve Service answers anyone who reaches it: Ray's token
+    does not guard the serve port. Default false."""
 
 
 class RayServeArgs(RayServeInputs, total=False):

@@ -206,15 +206,17 @@ def serve_service_args(serve: ServeSettings, cluster: Cluster) -> core.ServiceIn
     Not awaited: before the first deploy no proxy is ready, so it has no endpoints, and Pulumi would wait
     for some; the deployer Job is what `pulumi up` waits for."""
     selector: dict[str, Any] = {c.LABEL_CLUSTER: cluster.name, c.SERVE_PROXY_LABEL: "true"}
+    exposure = serve.exposure
     return core.ServiceInitArgs(
         metadata=meta.ObjectMetaArgs(
             name=serve_service_name(cluster.name),
             namespace=cluster.namespace,
             labels=serve_labels(serve, "serve"),
-            annotations={c.SKIP_AWAIT_ANNOTATION: "true"},
+            annotations={**dict(exposure.annotations), c.SKIP_AWAIT_ANNOTATION: "true"},
         ),
         spec=core.ServiceSpecArgs(
-            type="ClusterIP",
+            type=exposure.service_type,
+            load_balancer_source_ranges=list(exposure.source_ranges) or None,
             selector=selector,
             ports=[
                 core.ServicePortArgs(

@@ -36,6 +36,7 @@ class ServeSettings:
     http_options: dict[str, Any]
     proxy_location: str
     timeout_seconds: int
+    exposure: "Exposure"
 
     def config(self, serve_port: int) -> dict[str, Any]:
         """The body of `PUT /api/serve/applications/`."""
@@ -44,6 +45,40 @@ class ServeSettings:
             "http_options": {**self.http_options, "host": c.SERVE_HTTP_HOST, "port": serve_port},
             "applications": list(self.applications),
         }
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How the serve Service is reached: its type, annotations and load balancer source ranges."""
+
+    service_type: str = "ClusterIP"
+    annotations: tuple[tuple[str, str], ...] = ()
+    source_ranges: tuple[str, ...] = ()
+
+
+def exposure(given: Mapping[str, Any], naming: Naming) -> Exposure:
+    """The serve Service's exposure. Beyond the cluster it needs the waiver, whatever the cluster's auth:
+    Serve's proxies check no token (nothing under Ray's serve/ uses its auth code)."""
+    service_type = checks.one_of(*c.SERVICE_TYPES)(
+        given.get("service_type", "ClusterIP"), At("service_type", naming)
+    )
+    waived = checks.boolean(
+        given.get("allow_unauthenticated_exposure", False), At("allow_unauthenticated_exposure", naming)
+    )
+    if service_type != "ClusterIP" and not waived:
+        raise invalid(
+            naming("service_type"),
+            service_type,
+            '"ClusterIP" (Ray Serve\'s proxies check no token: anyone reaching the port calls the '
+            f"applications), unless {naming('allow_unauthenticated_exposure')} is true",
+        )
+    annotations = checks.annotation_map(
+        given.get("service_annotations", {}), At("service_annotations", naming)
+    )
+    ranges = checks.cidr_list(
+        given.get("load_balancer_source_ranges", []), At("load_balancer_source_ranges", naming)
+    )
+    return Exposure(service_type, tuple(sorted(annotations.items())), tuple(ranges))
 
 
 @dataclass(frozen=True)
@@ -79,6 +114,7 @@ def resolve_serve(name: str, args: Mapping[str, Any] | None, naming: Naming = id
         timeout_seconds=checks.whole_number(1, c.MAX_SERVE_WAIT_SECONDS)(
             timeout, At("timeout_seconds", naming)
         ),
+        exposure=exposure(given, naming),
     )
 
 

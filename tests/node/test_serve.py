@@ -184,8 +184,8 @@ class Deployed(Deployment):
     def start_load(self) -> Load:
         self.client()
         self.node.exec(NAMESPACE, CLIENT, ["rm", "-f", STOP_FILE])
-        argv = ["kubectl", "--kubeconfig", str(self.node.kubeconfig), "exec", "-n", NAMESPACE, CLIENT, "--"]
-        argv += ["python", "-c", LOAD_CODE, BASE, STOP_FILE, str(MAX_LOAD_SECONDS)]
+        argv = ["kubectl", "--kubeconfig", str(self.node.kubeconfig), "exec", "-n", NAMESPACE, CLIENT]
+        argv += ["--", "python", "-c", LOAD_CODE, BASE, STOP_FILE, str(MAX_LOAD_SECONDS)]
         process = subprocess.Popen(
             argv, env=self.node.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -303,8 +303,8 @@ def test_5_serve_series_reach_the_metrics_port_prometheus_scrapes(deployed: Depl
     )
     series: set[str] = set()
     for pod in deployed.node.pods(NAMESPACE, "ray.io/cluster=ray"):
-        argv = ["python", "-c", code, pod["status"]["podIP"], str(c.METRICS_PORT)]
-        answer = deployed.node.exec(NAMESPACE, head["metadata"]["name"], argv, container="ray-head")
+        scrape = ["python", "-c", code, pod["status"]["podIP"], str(c.METRICS_PORT)]
+        answer = deployed.node.exec(NAMESPACE, head["metadata"]["name"], scrape, container="ray-head")
         assert answer.returncode == 0, answer.stderr
         series |= set(json.loads(answer.stdout.strip()))
     log(f"Serve series on the metrics ports: {sorted(series)}")

@@ -196,7 +196,7 @@ ALL_OPTIONS: RayClusterArgs = {
     "auth": True,
     "auth_token": "a-token-of-at-least-16-characters",
     "network_policy": True,
-    "allow_unauthenticated_exposure": False,
+    "allow_unauthenticated_exposure": True,
     "read_only_root_filesystem": True,
     "pod_security": "privileged",
     "usage_stats": True,

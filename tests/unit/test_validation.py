@@ -81,6 +81,13 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "run code), unless allow_unauthenticated_exposure is true.",
     ),
     (
+        "LoadBalancer with Serve on: its port checks no token, auth or not",
+        {"service_type": "LoadBalancer", "serve": True},
+        'service_type: got "LoadBalancer"; expected "ClusterIP" while serve is on (the head Service then '
+        "carries the serve port, which Ray's token does not guard), unless allow_unauthenticated_exposure "
+        "is true.",
+    ),
+    (
         "short token (never echoed)",
         {"auth_token": "hunter2"},
         "auth_token: got a 7-character value; expected at least 16 characters.",

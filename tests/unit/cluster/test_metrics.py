@@ -67,6 +67,7 @@ EVERYTHING: dict[str, Any] = {
         "controller_namespaces": ["ingress-nginx"],
     },
     "service_type": "LoadBalancer",
+    "allow_unauthenticated_exposure": True,  # the serve port, on the head Service, checks no token
     "service_annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
     "load_balancer_source_ranges": ["203.0.113.0/24", "2001:db8::/32"],
     "serve": True,

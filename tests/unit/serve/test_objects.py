@@ -132,3 +132,24 @@ def test_the_serve_service_selects_ready_proxies_of_the_cluster(case: Case) -> N
     assert service.spec.ports[0].port == case.want[1]
     # No endpoints before the first deploy: never awaited.
     assert service.metadata.annotations == {c.SKIP_AWAIT_ANNOTATION: "true"}
+
+
+def test_a_load_balancer_serve_service_with_its_annotations_and_ranges() -> None:
+    exposed = resolve_serve(
+        "models",
+        {
+            "applications": [FRUIT],
+            "service_type": "LoadBalancer",
+            "allow_unauthenticated_exposure": True,
+            "service_annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
+            "load_balancer_source_ranges": ["203.0.113.0/24"],
+        },
+    )
+    service = cast(Any, serve_service_args(exposed, CLUSTER))
+    assert service.spec.type == "LoadBalancer"
+    assert service.spec.load_balancer_source_ranges == ["203.0.113.0/24"]
+    # Still not awaited: a LoadBalancer's endpoints, too, come only with the first deploy.
+    assert service.metadata.annotations == {
+        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+        c.SKIP_AWAIT_ANNOTATION: "true",
+    }

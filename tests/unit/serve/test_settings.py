@@ -119,6 +119,22 @@ REFUSALS = [
     ),
     Case("a timeout of 0", {"applications": [FRUIT], "timeout_seconds": 0}, "timeout_seconds: got 0"),
     Case(
+        "a LoadBalancer without the waiver: Serve checks no token",
+        {"applications": [FRUIT], "service_type": "LoadBalancer"},
+        'service_type: got "LoadBalancer"; expected "ClusterIP" (Ray Serve\'s proxies check no token: anyone '
+        "reaching the port calls the applications), unless allow_unauthenticated_exposure is true.",
+    ),
+    Case(
+        "an unknown service type",
+        {"applications": [FRUIT], "service_type": "External"},
+        'service_type: got "External"',
+    ),
+    Case(
+        "a source range that is an address",
+        {"applications": [FRUIT], "load_balancer_source_ranges": ["10.0.0.1"]},
+        "load_balancer_source_ranges",
+    ),
+    Case(
         "a runtime_env that is not JSON",
         {"applications": [{**FRUIT, "runtime_env": {"x": object()}}]},
         "applications[0].runtime_env: got a mapping holding values that are not JSON",
