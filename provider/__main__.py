@@ -10,7 +10,7 @@ components and their args (tests/unit/test_schema.py pins it).
 import sys
 from typing import Any, cast
 
-from pulumi import InputPropertyError, Inputs, ResourceOptions
+from pulumi import InputPropertyError, Inputs, Output, ResourceOptions
 from pulumi.provider import ConstructResult, main
 from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
@@ -49,13 +49,25 @@ class RayStaticProvider(ComponentProvider):
         component_name: str,
         property_path: str,
     ) -> Any:
+        # The SDK's int() cannot take an Output (another resource's output, e.g. `${ray.servePort}`): it
+        # raises TypeError. Such a value skips the SDK's mapping and becomes an int once known.
+        deferred: dict[str, Any] = {}
+        if isinstance(inputs, dict):
+            inputs = dict(inputs)
+            for schema_name, prop in properties.items():
+                value = inputs.get(schema_name)
+                if prop.type == PropertyType.INTEGER and isinstance(value, Output):
+                    deferred[mapping.get(schema_name, schema_name)] = value.apply(whole_numbers)
+                    inputs[schema_name] = 0
         mapped = super().map_input_properties(inputs, properties, mapping, component_name, property_path)
-        fixed = dict(mapped)
+        fixed = {**mapped, **deferred}
         for schema_name, prop in properties.items():
             py_name = mapping.get(schema_name, schema_name)
             value = fixed.get(py_name)
             if prop.type == PropertyType.INTEGER and isinstance(value, float) and value.is_integer():
                 fixed[py_name] = int(value)
+            elif py_name in fixed and holds_any(prop):
+                fixed[py_name] = whole_numbers(value)
         return fixed
 
     def construct(
@@ -77,6 +89,33 @@ class RayStaticProvider(ComponentProvider):
         except RayStaticConfigError as error:
             raise InputPropertyError(error.setting, str(error)) from None
         return super().construct(name, resource_type, inputs, options)
+
+
+ANY = "pulumi.json#/Any"
+
+
+def holds_any(prop: PropertyDefinition) -> bool:
+    """Whether a property is free-form somewhere inside (a dict[str, Any], a list of them): a Serve
+    deployment override, a runtime_env, a toleration, passed on as the program wrote it."""
+    if prop.ref == ANY:
+        return True
+    inner = [p for p in (prop.items, prop.additional_properties) if p is not None]
+    return any(holds_any(p) for p in inner)
+
+
+def whole_numbers(value: Any) -> Any:
+    """Integral floats as ints, all the way down (inside an Output once known). Every number crosses the
+    wire as a float, so a YAML `num_replicas: 2` or `tolerationSeconds: 300` would reach Serve or Kubernetes
+    as 2.0 or 300.0, which an integer field refuses (and `range(2.0)` in a Serve builder fails)."""
+    if isinstance(value, Output):
+        return value.apply(whole_numbers)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
 
 
 def schema_name(path: str) -> str:

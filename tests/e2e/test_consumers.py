@@ -164,6 +164,7 @@ def test_yaml_program_deploys_a_cluster_through_the_plugin(
         "dashboardUrl": "http://ray-head.ray-yaml.svc.cluster.local:8265",
         "helloSubmissionId": outputs["helloSubmissionId"],
         "helloStatus": "SUCCEEDED",  # the Job awaited to completion (KWOK completes its pod)
+        "serveUrl": "http://ray-serve.ray-yaml.svc.cluster.local:8000",
     }
     assert outputs["helloSubmissionId"].startswith("hello-")
     # No token given: the component generated one (an engine Stash), a secret, stable across updates.
@@ -187,13 +188,21 @@ def test_yaml_program_deploys_a_cluster_through_the_plugin(
         by_type.setdefault(r["type"], []).append(r)
     assert [r["urn"].rsplit("::", 1)[-1] for r in by_type["ray-static:index:RayCluster"]] == ["ray"]
     assert [r["urn"].rsplit("::", 1)[-1] for r in by_type["ray-static:index:RayJob"]] == ["hello"]
+    assert [r["urn"].rsplit("::", 1)[-1] for r in by_type["ray-static:index:RayServe"]] == ["models"]
+    jobs = {r["urn"].rsplit("::", 1)[-1]: r for r in by_type["kubernetes:batch/v1:Job"]}
     # `timeoutSeconds: 600` crossed the wire as a float too: the Job's deadline is the int.
-    [job] = by_type["kubernetes:batch/v1:Job"]
-    assert job["inputs"]["spec"]["activeDeadlineSeconds"] == 600
+    assert jobs["hello-submitter"]["inputs"]["spec"]["activeDeadlineSeconds"] == 600
+    # So did `num_replicas: 2` inside Serve's free-form config: Serve gets the int.
+    deployer = jobs["models-deployer"]["inputs"]["spec"]["template"]["spec"]["containers"][0]
+    config = next(json.loads(a) for a in deployer["command"] if a.startswith("{"))
+    [fruit] = config["applications"]
+    assert fruit["deployments"] == [{"name": "MangoStand", "num_replicas": 2, "user_config": {"price": 3}}]
+    assert '"num_replicas": 2,' in json.dumps(fruit["deployments"][0])
     children = [r for r in resources if r["type"].startswith("kubernetes:")]
-    # Namespace, two Services (the head's, the workers' GCS), two Deployments, Secret, ServiceAccount,
-    # NetworkPolicy, the RayJob's Job.
-    assert len(children) == 9
+    # The cluster: Namespace, two Services (the head's, the workers' GCS), two Deployments, Secret,
+    # ServiceAccount, NetworkPolicy. The RayJob's Job. The RayServe: its deployer Job, its keeper's
+    # Deployment, ServiceAccount, Role and RoleBinding, the serve Service.
+    assert len(children) == 15
     assert {r["provider"].split("::")[-2] for r in children} == {"k8s"}
 
     yaml_stack.destroy()

@@ -1,8 +1,10 @@
 """RayServe in the repository's program (the `serveConfig` stack-config key) and in the component plugin."""
 
+import asyncio
 import json
 from typing import Any
 
+import pulumi
 import pytest
 from pulumi import InputPropertyError
 
@@ -98,3 +100,47 @@ def test_the_plugin_serves_rayserve_and_refuses_bad_inputs_by_schema_name() -> N
             {"namespace": "ray", "dashboardUrl": OUTPUTS["dashboardUrl"], "auth": False, "applications": []},
         )
     assert failure.value.property_path == "clusterName"
+
+
+def test_the_plugin_hands_whole_numbers_inside_free_form_fields_as_int() -> None:
+    """Every number crosses the wire as a float: YAML's `num_replicas: 2` must reach Serve as 2."""
+    plugin = load_plugin()
+    provider = plugin.RayStaticProvider([RayCluster, RayJob, RayServe], plugin.NAME)
+    app = {
+        "name": "fruit",
+        "importPath": "fruit.app:app",
+        "deployments": [{"name": "Mango", "num_replicas": 2.0, "ray_actor_options": {"num_cpus": 0.5}}],
+        "args": {"sizes": [1.0, 2.5], "price": 3.0},
+    }
+    args = provider.map_inputs({**OUTPUTS, "applications": [app]}, provider._component_defs["RayServe"])
+    [mapped] = args["applications"]
+    assert mapped["deployments"] == [
+        {"name": "Mango", "num_replicas": 2, "ray_actor_options": {"num_cpus": 0.5}}
+    ]
+    assert type(mapped["deployments"][0]["num_replicas"]) is int
+    assert mapped["args"] == {"sizes": [1, 2.5], "price": 3}
+    assert [type(v) for v in mapped["args"]["sizes"]] == [int, float]
+    cluster = provider.map_inputs(
+        {"tolerations": [{"key": "gpu", "operator": "Exists", "tolerationSeconds": 300.0}]},
+        provider._component_defs["RayCluster"],
+    )
+    # A RayCluster's free-form fields too: Kubernetes refuses 300.0 for an int64.
+    assert cluster["tolerations"] == [{"key": "gpu", "operator": "Exists", "toleration_seconds": 300}]
+    assert type(cluster["tolerations"][0]["toleration_seconds"]) is int
+
+
+def test_the_plugin_takes_an_integer_input_that_is_another_resources_output() -> None:
+    """`servePort: ${ray.servePort}` arrives as an Output; the SDK's own mapping would call int() on it."""
+    plugin = load_plugin()
+    provider = plugin.RayStaticProvider([RayCluster, RayJob, RayServe], plugin.NAME)
+    app = {"name": "fruit", "importPath": "fruit.app:app"}
+
+    async def mapped_port() -> Any:
+        port = pulumi.Output.from_input(8001.0)
+        args = provider.map_inputs(
+            {**OUTPUTS, "servePort": port, "applications": [app]}, provider._component_defs["RayServe"]
+        )
+        return await args["serve_port"].future()
+
+    value = asyncio.run(mapped_port())
+    assert (value, type(value)) == (8001, int)
