@@ -114,6 +114,8 @@ def write(results: dict[str, Any], page: Path) -> None:
     ]
     for name, value, ratio in headline_rows(results):
         lines.append(f"| {name} | {value:.1f} s | {ratio:.2f} |")
+    if results.get("note"):
+        lines += ["", results["note"]]
     lines += [
         "",
         "Each run (seconds):",
@@ -141,6 +143,7 @@ def write(results: dict[str, Any], page: Path) -> None:
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 HISTORY = (
+    ("The run before this one (84a35c8), the same cuts", "node-startup-20261205-0918.json"),
     (
         "Before the cuts (10566cd): readiness after 10 s, workers wait with `ray health-check` every 5 s",
         "node-startup-before.json",
