@@ -16,6 +16,7 @@ It brings the node up (`scripts/node.sh up`) unless one is running, and takes it
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ def run(rounds: int, workers: int, source: Path) -> dict[str, Any]:
         for i in range(rounds):
             order = ("floor", "ray-static") if i % 2 == 0 else ("ray-static", "floor")
             for kind in order:
+                load = round(os.getloadavg()[0], 2)
                 if kind == "floor":
                     created = create_floor(node, workers)
                     runs.append(measured(kind, created, destroy_floor(node)))
@@ -59,6 +61,7 @@ def run(rounds: int, workers: int, source: Path) -> dict[str, Any]:
                     created = stack.create(workers)
                     runs.append(measured(kind, created, stack.destroy()))
                 last = runs[-1]
+                last["load_1m"] = load
                 print(
                     f"round {i + 1} {kind}: returned {last['returned_s']} s, "
                     f"workers alive {last['alive_s']} s",

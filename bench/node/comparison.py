@@ -16,9 +16,10 @@ import matplotlib
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
 
-from bench.node.report import SVG_OPTIONS
+from bench.node.report import SVG_OPTIONS, load_note
 from bench.node.timeline import PHASES, median_summary
 
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 SCENARIOS = ("create", "scale", "head-restart", "idle")
 MEASURES: dict[str, tuple[tuple[str, str], ...]] = {
     "create": (
@@ -131,7 +132,11 @@ def phase_table(results: Mapping[str, Any]) -> list[str]:
     return rows
 
 
-def page(by_scenario: Mapping[str, Mapping[str, Any]], chart_name: str | None = None) -> str:
+def page(
+    by_scenario: Mapping[str, Mapping[str, Any]],
+    chart_name: str | None = None,
+    results_dir: Path | None = None,
+) -> str:
     lines = [
         "# ray-static against KubeRay and Ray's floor on the real node",
         "",
@@ -157,12 +162,12 @@ def page(by_scenario: Mapping[str, Mapping[str, Any]], chart_name: str | None = 
             f"## {scenario}",
             "",
             f"`{COMMAND.format(scenario=scenario)}` on {results['date']}: {results['rounds']} rounds, "
-            f"{results['workers']} workers.",
+            f"{results['workers']} workers.{load_note(results)}",
             "",
             *table(scenario, results),
             "",
         ]
-        phases = phase_table(results) if scenario != "create" else []
+        phases = phase_table(results)
         if phases:
             lines += [
                 "Per phase (median seconds from the command; only what happened after it):",
@@ -174,7 +179,24 @@ def page(by_scenario: Mapping[str, Mapping[str, Any]], chart_name: str | None = 
             lines += [IDLE_NOTE, ""]
         if results.get("note"):
             lines += [results["note"], ""]
+        lines += _history(scenario, results_dir)
     return "\n".join(lines)
+
+
+def _history(scenario: str, results_dir: Path | None) -> list[str]:
+    """A scenario's earlier runs kept in bench/results (node-<scenario>-<when>.json), newest first, each
+    with its table and note, so the page says what changed between runs."""
+    if results_dir is None:
+        return []
+    lines = []
+    for path in sorted(results_dir.glob(f"node-{scenario}-*.json"), reverse=True):
+        earlier = json.loads(path.read_text())
+        if earlier.get("scenario") != scenario:
+            continue
+        lines += [f"### Earlier: {earlier['date']}", "", *table(scenario, earlier), ""]
+        if earlier.get("note"):
+            lines += [earlier["note"], ""]
+    return lines
 
 
 def chart(by_scenario: Mapping[str, Mapping[str, Any]], path: Path) -> None:
@@ -214,7 +236,7 @@ def write(by_scenario: Mapping[str, Mapping[str, Any]], doc: Path) -> None:
     """The page and its chart (docs/benchmarks/kuberay-medians.svg beside it)."""
     svg = doc.parent / "benchmarks" / "kuberay-medians.svg"
     chart(by_scenario, svg)
-    doc.write_text(page(by_scenario, svg.name))
+    doc.write_text(page(by_scenario, svg.name, RESULTS))
 
 
 def headline(by_scenario: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -1,6 +1,7 @@
 """The startup page: medians and ratios to the floor, the per-phase timeline table and its chart."""
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -86,6 +87,13 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def load_note(results: Mapping[str, Any]) -> str:
+    """The machine's 1-minute load average before each arm's round (2 cores; other work may run beside
+    the bench), when the run recorded it."""
+    loads = [r["load_1m"] for r in results["runs"] if r.get("load_1m") is not None]
+    return f" Load average (1 min) before each arm: {min(loads):g}-{max(loads):g}." if loads else ""
+
+
 def write(results: dict[str, Any], page: Path) -> None:
     svg = page.parent / "benchmarks" / "startup-timeline.svg"
     svg.parent.mkdir(parents=True, exist_ok=True)
@@ -98,23 +106,27 @@ def write(results: dict[str, Any], page: Path) -> None:
         f"{results['workers']} workers, head 1 CPU / 2Gi, workers 1 CPU (250m requested) / 1Gi, the same "
         "locally built Ray image. The floor is the same Ray processes in bare pods (`ray start`, no token, "
         "probes, init containers or Pulumi) applied with `kubectl apply`; ray-static is `pulumi up` of the "
-        '`node` stack from nothing. "Workers alive" is Ray\'s own start time of the last worker node.',
+        '`node` stack from nothing. "Workers alive" is Ray\'s own start time of the last worker node.'
+        + load_note(results),
         "",
         "| | median | ratio to the floor |",
         "| --- | --- | --- |",
     ]
     for name, value, ratio in headline_rows(results):
         lines.append(f"| {name} | {value:.1f} s | {ratio:.2f} |")
+    if results.get("note"):
+        lines += ["", results["note"]]
     lines += [
         "",
         "Each run (seconds):",
         "",
-        "| round | kind | returned | workers alive | destroy |",
-        "| --- | --- | --- | --- | --- |",
+        "| round | kind | returned | workers alive | destroy | load (1 min) before |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for i, r in enumerate(runs):
         lines.append(
-            f"| {i // 2 + 1} | {r['kind']} | {r['returned_s']} | {r['alive_s']} | {r['destroy_s']} |"
+            f"| {i // 2 + 1} | {r['kind']} | {r['returned_s']} | {r['alive_s']} | {r['destroy_s']} "
+            f"| {r.get('load_1m', '')} |"
         )
     lines += [
         "",
@@ -131,6 +143,7 @@ def write(results: dict[str, Any], page: Path) -> None:
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 HISTORY = (
+    ("The run before this one (84a35c8), the same cuts", "node-startup-20261205-0918.json"),
     (
         "Before the cuts (10566cd): readiness after 10 s, workers wait with `ray health-check` every 5 s",
         "node-startup-before.json",

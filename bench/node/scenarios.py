@@ -14,6 +14,7 @@ same background. Pure parts (picking the current head, the result math) are belo
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -228,6 +229,7 @@ def run(
             made = {kind: arms.make(kind, node, work, source) for kind in kinds}
             for i in range(rounds):
                 for kind in rotation(kinds, i):
+                    load = round(os.getloadavg()[0], 2)
                     try:
                         record = runner(node, made[kind], workers, op, idle_seconds)
                     except BaseException:
@@ -235,7 +237,7 @@ def run(
                         with contextlib.suppress(Exception):
                             made[kind].destroy()
                         raise
-                    runs.append({"round": i + 1, **record})
+                    runs.append({"round": i + 1, "load_1m": load, **record})
                     print(f"{scenario} round {i + 1} {kind}: {record}", file=sys.stderr, flush=True)
     finally:
         node.down()

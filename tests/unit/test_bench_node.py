@@ -2,6 +2,7 @@
 Ray's timestamps, and the comparison with KubeRay (its custom resource, the operator's command line, the
 first job, /proc usage, the result math). The runs themselves need the real node: `python -m bench.node`."""
 
+import json
 import runpy
 import subprocess
 import time
@@ -369,3 +370,14 @@ def test_a_commands_return_time_is_its_own_not_when_the_bench_asks() -> None:
     time.sleep(1.0)  # the bench polls Ray meanwhile
     returned = arms.finish(started, Quick())  # type: ignore[arg-type]
     assert 0.1 <= returned - t0 < 0.8
+
+
+def test_a_scenarios_earlier_runs_are_kept_under_it_with_their_notes(tmp_path: Path) -> None:
+    earlier = {**CREATE, "date": "2026-12-04 13:29 UTC", "note": "Measured under other conditions."}
+    (tmp_path / "node-create-20261204-1329.json").write_text(json.dumps(earlier))
+    (tmp_path / "node-scale-20261204-1338.json").write_text(json.dumps({**earlier, "scenario": "scale"}))
+    text = comparison.page({"create": CREATE}, results_dir=tmp_path)
+    assert "### Earlier: 2026-12-04 13:29 UTC" in text
+    assert "Measured under other conditions." in text
+    assert text.count("### Earlier") == 1, "a scenario not on the page shows no history"
+    assert "### Earlier" not in comparison.page({"create": CREATE}), "no results directory, no history"
