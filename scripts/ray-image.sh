@@ -14,7 +14,7 @@
 #   scripts/ray-image.sh status                   what is built, sizes
 #
 # Ray image: debootstrap --variant=minbase bookworm with bash, coreutils, procps, wget, ca-certificates and
-# python3; a venv at /home/ray/anaconda3 with ray[default]==$RAY_VERSION (deps pinned by
+# python3; a venv at /home/ray/anaconda3 with ray[default,serve]==$RAY_VERSION (deps pinned by
 # scripts/image/ray-constraints.txt) installed offline from a wheelhouse filled from PyPI on the host; user
 # ray 1000:100, HOME=/home/ray, WORKDIR /home/ray, PATH starting with /home/ray/anaconda3/bin.
 # Pause image: scripts/image/pause.c compiled with gcc -static -Os, the one file of the image, /pause.
@@ -211,7 +211,7 @@ build_pause() { # tmpdir
   step "pack docker archive" pack pause "$rootfs" "$tmp/out/image.tar"
 }
 
-# Wheels for ray[default] and every dependency, downloaded on the host (its pip sees PyPI through the
+# Wheels for ray[default,serve] and every dependency, downloaded on the host (its pip sees PyPI through the
 # host's TLS settings) and reused across recipe changes; installed in the rootfs with --no-index.
 ray_wheelhouse() {
   echo "$IMAGES_DIR/wheels/ray-$RAY_VERSION-$(sha256sum "$IMAGE_SRC/ray-constraints.txt" | cut -c1-12)"
@@ -226,9 +226,9 @@ fill_wheelhouse() {
   # CPython 3.11 on glibc x86_64 (bookworm). Only PyPI (not the host's find-links), only wheels.
   python3 -c 'import sys, platform; sys.exit(sys.version_info[:2] != (3, 11) or platform.machine() != "x86_64")' \
     || die "the host's python3 must be CPython 3.11 on x86_64 (as in the image) to fill the wheelhouse; it is $(python3 -V 2>&1)"
-  step "download wheels: ray[default]==$RAY_VERSION (PyPI)" env -u PIP_FIND_LINKS \
+  step "download wheels: ray[default,serve]==$RAY_VERSION (PyPI)" env -u PIP_FIND_LINKS \
     python3 -m pip download --no-cache-dir --disable-pip-version-check --only-binary=:all: \
-    -c "$IMAGE_SRC/ray-constraints.txt" -d "$wh" "ray[default]==$RAY_VERSION"
+    -c "$IMAGE_SRC/ray-constraints.txt" -d "$wh" "ray[default,serve]==$RAY_VERSION"
   touch "$wh/.complete"
 }
 
@@ -260,9 +260,9 @@ build_ray() { # tmpdir
   mkdir -p "$rootfs/tmp/wheels"
   cp -a "$wh/." "$rootfs/tmp/wheels/"
   cp "$IMAGE_SRC/ray-constraints.txt" "$rootfs/tmp/wheels/constraints.txt"
-  step "pip install ray[default]==$RAY_VERSION (offline, from the wheelhouse)" \
+  step "pip install ray[default,serve]==$RAY_VERSION (offline, from the wheelhouse)" \
     in_rootfs "$rootfs" "$RAY_PREFIX/bin/pip" install --no-cache-dir --disable-pip-version-check \
-    --no-index --find-links /tmp/wheels -c /tmp/wheels/constraints.txt "ray[default]==$RAY_VERSION"
+    --no-index --find-links /tmp/wheels -c /tmp/wheels/constraints.txt "ray[default,serve]==$RAY_VERSION"
   step "check: ray --version" in_rootfs "$rootfs" "$RAY_PREFIX/bin/ray" --version
   step "check: pip check" in_rootfs "$rootfs" "$RAY_PREFIX/bin/pip" check
   in_rootfs "$rootfs" "$RAY_PREFIX/bin/pip" freeze >>"$CURRENT_LOG" 2>&1

@@ -162,6 +162,7 @@ class _Builder:
         self.name, self.shape, self.settings = name, shape, settings
         self.child = pulumi.ResourceOptions(parent=parent)
         self.scoped = self.child
+        self.in_namespace = self.child
         self.namespace_name: pulumi.Output[str] = settings.apply(lambda s: s.namespace)
         if shape.create_namespace:
             namespace = core.Namespace(
@@ -171,6 +172,10 @@ class _Builder:
             self.scoped = pulumi.ResourceOptions(
                 parent=parent, depends_on=[namespace], deleted_with=namespace
             )
+            # Except the Deployments: the namespace controller, finding pods still terminating, looks
+            # again only after their grace period (60 s), so a destroy would wait that long. Deleted
+            # first, their pods are gone (Pulumi waits) before the namespace is.
+            self.in_namespace = pulumi.ResourceOptions(parent=parent, depends_on=[namespace])
             self.namespace_name = pulumi.Output.all(namespace.urn, self.namespace_name).apply(
                 lambda both: str(both[1])
             )
@@ -217,7 +222,9 @@ class _Builder:
             networking.NetworkPolicy(self.name, policy_args, opts=self.scoped)
         # Pods need their Secret and ServiceAccount. Head and workers start in parallel: workers wait for
         # the GCS themselves, so they never depend on the head Deployment.
-        pods = pulumi.ResourceOptions.merge(self.scoped, pulumi.ResourceOptions(depends_on=pod_dependencies))
+        pods = pulumi.ResourceOptions.merge(
+            self.in_namespace, pulumi.ResourceOptions(depends_on=pod_dependencies)
+        )
         rollout = {c.AUTH_TOKEN_FINGERPRINT_ANNOTATION: fingerprint(token, self.name)} if token else None
         service = core.Service(
             f"{self.name}-head", self.args(head_service_args, core.ServiceInitArgs), opts=self.scoped

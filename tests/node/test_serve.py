@@ -378,7 +378,9 @@ def test_8_removing_the_serve_config_deletes_the_applications(deployed: Deployed
 
 def test_9_destroy_leaves_nothing_of_the_stack(deployed: Deployed) -> None:
     deployed.node.kubectl("delete", "pod", CLIENT, "-n", NAMESPACE, "--wait=true")
+    t0 = time.monotonic()
     deployed.stack.destroy()
+    timed("serve: pulumi destroy (the namespace is the test's)", time.monotonic() - t0)
     wait_for(lambda: deployed.all_pods() == [], 180, "every pod gone")
     kinds = "deployments,services,jobs,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies"
     left = {
