@@ -15,7 +15,7 @@ import pytest
 from pulumi import automation as auto
 from pulumi.provider.experimental.component import ComponentProvider
 
-from ray_static import RayCluster, RayJob
+from ray_static import RayCluster, RayJob, RayServe
 from ray_static.schema_docs import with_inherited_descriptions, with_secrets
 from ray_static.version import __version__
 from tests.e2e.support import REPO, Cluster, Stack, open_stack, provider_binary, wait_for
@@ -118,7 +118,8 @@ def test_plugin_serves_the_inferred_schema(plugin_schema: dict[str, Any], checko
     assert plugin_schema["version"] == __version__  # ray_static/version.py
     assert plugin_schema["resources"]["ray-static:index:RayCluster"]["isComponent"] is True
     assert plugin_schema["resources"]["ray-static:index:RayJob"]["isComponent"] is True
-    inferred = ComponentProvider([RayCluster, RayJob], "ray-static").schema
+    assert plugin_schema["resources"]["ray-static:index:RayServe"]["isComponent"] is True
+    inferred = ComponentProvider([RayCluster, RayJob, RayServe], "ray-static").schema
     assert isinstance(inferred, str)
     # What the plugin adds to inference: the fields inherited from PodArgs are described too, and the
     # secret options are marked secret.
