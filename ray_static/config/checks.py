@@ -6,6 +6,7 @@ rules that combine settings are steps of ``settings.resolve``.
 """
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -482,3 +483,13 @@ def extended_resource(value: Any, at: At) -> str:
             'an extended resource name such as "nvidia.com/gpu", "amd.com/gpu" or "nvidia.com/mig-1g.5gb"',
         )
     return value
+
+
+def json_mapping(value: Any, at: At, expected: str = "a mapping of plain JSON values") -> dict[str, Any]:
+    """A mapping of plain JSON values (what Ray's APIs take on the wire), as a plain copy."""
+    if not isinstance(value, Mapping):
+        raise invalid(at.name, value, expected)
+    try:
+        return cast(dict[str, Any], json.loads(json.dumps(value, allow_nan=False)))
+    except (TypeError, ValueError):
+        raise RayStaticConfigError(at.name, "a mapping holding values that are not JSON", expected) from None

@@ -126,12 +126,7 @@ def runtime_env(value: Any, at: At) -> dict[str, Any]:
     if value is None:
         return {}
     expected = 'a mapping of plain JSON values (Ray\'s runtime_env), such as {"pip": ["requests"]}'
-    if not isinstance(value, Mapping):
-        raise invalid(at.name, value, expected)
-    try:
-        return cast(dict[str, Any], json.loads(json.dumps(value, allow_nan=False)))
-    except (TypeError, ValueError):
-        raise RayStaticConfigError(at.name, "a mapping holding values that are not JSON", expected) from None
+    return checks.json_mapping(value, at, expected)
 
 
 def entrypoint_resources(value: Any, at: At) -> dict[str, float]:

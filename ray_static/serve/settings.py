@@ -5,7 +5,6 @@ sentence where Serve would refuse it later, or where ray-static decides the valu
 cluster it goes to (`resolve_serve_target`: RayJob's target, plus the cluster's name and Serve port).
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -147,7 +146,7 @@ def application(value: Any, at: At) -> dict[str, Any]:
     if given.get("deployments") is not None:
         app["deployments"] = deployments(given["deployments"], at.field("deployments"))
     if given.get("args") is not None:
-        app["args"] = json_mapping(given["args"], at.field("args"))
+        app["args"] = checks.json_mapping(given["args"], at.field("args"))
     return app
 
 
@@ -181,7 +180,7 @@ def deployments(value: Any, at: At) -> list[dict[str, Any]]:
     expected = 'a list of deployment overrides such as [{"name": "Model", "num_replicas": 2}]'
     for i, item in enumerate(checks.sequence(value, at, expected)):
         where = at.item(i)
-        override = json_mapping(item, where)
+        override = checks.json_mapping(item, where)
         name = text(
             override.get("name"), where.field("name"), "the name of one of the application's deployments"
         )
@@ -193,20 +192,9 @@ def deployments(value: Any, at: At) -> list[dict[str, Any]]:
     return out
 
 
-def json_mapping(value: Any, at: At) -> dict[str, Any]:
-    """A mapping of plain JSON values (Serve's config is JSON on the wire)."""
-    expected = "a mapping of plain JSON values"
-    if not isinstance(value, Mapping):
-        raise invalid(at.name, value, expected)
-    try:
-        return cast(dict[str, Any], json.loads(json.dumps(value, allow_nan=False)))
-    except (TypeError, ValueError):
-        raise RayStaticConfigError(at.name, "a mapping holding values that are not JSON", expected) from None
-
-
 def http_options(value: Any, at: At) -> dict[str, Any]:
     """Serve's http_options, without host and port (the cluster's)."""
-    given = json_mapping(value, at) if value is not None else {}
+    given = checks.json_mapping(value, at) if value is not None else {}
     for key, owner in SET_BY_CLUSTER.items():
         if key in given:
             raise invalid(at.field(key).name, given[key], f"no value: ray-static sets it to {owner}")
